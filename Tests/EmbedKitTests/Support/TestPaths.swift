@@ -1,0 +1,34 @@
+import Foundation
+
+/// Where test inputs live: the package's own fixtures, `../shared` beside the checkout (real data and
+/// PyTorch references, absent on a user's fresh clone), and scratch directories.
+enum TestPaths {
+    /// The package root, found from this file's path (Tests/EmbedKitTests/Support/TestPaths.swift).
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let fixtures = packageRoot + "/Tests/EmbedKitTests/Fixtures"
+
+    /// `../shared`, or the directory named by `EMBEDKIT_SHARED`.
+    static let shared: String = ProcessInfo.processInfo.environment["EMBEDKIT_SHARED"]
+        ?? URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared").path
+
+    static func sharedFile(_ relative: String) -> String { shared + "/" + relative }
+
+    /// True when `../shared/<relative>` exists; tests use it in `.enabled(if:)` so that they skip,
+    /// with the trait's comment saying what is missing, on a clone without `../shared`.
+    static func hasShared(_ relative: String) -> Bool {
+        FileManager.default.fileExists(atPath: sharedFile(relative))
+    }
+
+    /// A fresh empty directory under the system temporary directory.
+    static func scratch(_ name: String = #function) -> String {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let dir = NSTemporaryDirectory() + "embedkit-tests/\(safe)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
