@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The feed-forward activations of Hugging Face configs (`hidden_act`).
+public enum Activation: String, Sendable, CaseIterable {
+    /// Exact GELU, x·Φ(x) with erf — transformers' "gelu".
+    case gelu
+    /// The tanh approximation — "gelu_new", "gelu_pytorch_tanh" (same formula), "gelu_fast" is close
+    /// but not equal and is not accepted.
+    case geluTanh = "gelu_new"
+    case relu
+
+    public init?(configName: String) {
+        switch configName {
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh": self = .geluTanh
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+}
+
+private let invSqrt2: Float = 0.707_106_781_186_547_524_4
+private let invSqrt2Pi: Float = 0.398_942_280_401_432_677_94
+private let sqrt2OverPi: Float = 0.797_884_560_802_865_355_88
+
+/// out[n] = act(x[n])
+public func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    Parallel.chunks(n, minChunk: 4096) { range in
+        switch act {
+        case .gelu:
+            for i in range { let v = x[i]; out[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+        case .geluTanh:
+            for i in range {
+                let v = x[i]
+                out[i] = 0.5 * v * (1 + tanhf(sqrt2OverPi * (v + 0.044715 * v * v * v)))
+            }
+        case .relu:
+            for i in range { out[i] = max(x[i], 0) }
+        }
+    }
+}
+
+/// dx[n] = dout[n] · act'(x[n])  (overwrites dx; dx may alias dout)
+public func activationBackward(_ dx: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    Parallel.chunks(n, minChunk: 4096) { range in
+        switch act {
+        case .gelu:
+            for i in range {
+                let v = x[i]
+                let cdf = 0.5 * (1 + erff(v * invSqrt2))
+                let pdf = expf(-0.5 * v * v) * invSqrt2Pi
+                dx[i] = dout[i] * (cdf + v * pdf)
+            }
+        case .geluTanh:
+            for i in range { dx[i] = dout[i] * geluTanhDerivative(x[i]) }
+        case .relu:
+            for i in range { dx[i] = x[i] > 0 ? dout[i] : 0 }
+        }
+    }
+}
+
+@inline(__always)
+public func geluTanh(_ v: Float) -> Float {
+    0.5 * v * (1 + tanhf(sqrt2OverPi * (v + 0.044715 * v * v * v)))
+}
+
+@inline(__always)
+public func geluTanhDerivative(_ v: Float) -> Float {
+    let u = sqrt2OverPi * (v + 0.044715 * v * v * v)
+    let th = tanhf(u)
+    let du = sqrt2OverPi * (1 + 3 * 0.044715 * v * v)
+    return 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du
+}
