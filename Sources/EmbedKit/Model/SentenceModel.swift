@@ -95,6 +95,13 @@ public final class SentenceModel {
 
     /// Chooses the architecture from config.json and loads its weights.
     static func loadEncoder(config: JSON, configPath: String, directory: String) throws -> (any TransformerEncoder, [WeightTensor]) {
+        if NorbertConfig.matches(config) {
+            let c = try NorbertConfig(json: config, path: configPath)
+            let encoder = NorbertEncoder(config: c)
+            let passthrough = try loadWeights(into: encoder.parameters, directory: directory,
+                                              anchor: "embedding.word_embedding.weight")
+            return (encoder, passthrough)
+        }
         let modelType = config["model_type"]?.string ?? ""
         switch modelType {
         case "bert", "roberta", "xlm-roberta", "camembert":
@@ -104,7 +111,7 @@ public final class SentenceModel {
                                               anchor: "embeddings.word_embeddings.weight")
             return (encoder, passthrough)
         default:
-            throw EmbedError("\(configPath): model_type '\(modelType)' is not supported (bert, roberta, xlm-roberta)")
+            throw EmbedError("\(configPath): model_type '\(modelType)' is not supported (bert, roberta, xlm-roberta, norbert)")
         }
     }
 

@@ -73,3 +73,30 @@ public func geluTanhDerivative(_ v: Float) -> Float {
     let du = sqrt2OverPi * (1 + 3 * 0.044715 * v * v)
     return 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du
 }
+
+// GEGLU as NorBERT3's feed-forward uses it: u[T, 2I] splits into a = u[:, :I] and gate g = u[:, I:],
+// y = a · gelu_tanh(g).
+
+/// y[T, I] = a · gelu_tanh(g)  for u[T, 2I] = [a | g]
+public func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    Parallel.chunks(T, minChunk: 8) { range in
+        for t in range {
+            let a = u + t * 2 * I, g = a + I, yt = y + t * I
+            for i in 0..<I { yt[i] = a[i] * geluTanh(g[i]) }
+        }
+    }
+}
+
+/// du[T, 2I] (overwritten) from dy[T, I]: da = dy · gelu_tanh(g), dg = dy · a · gelu_tanh'(g)
+public func gegluBackward(_ du: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    Parallel.chunks(T, minChunk: 8) { range in
+        for t in range {
+            let a = u + t * 2 * I, g = a + I, d = dy + t * I
+            let da = du + t * 2 * I, dg = da + I
+            for i in 0..<I {
+                da[i] = d[i] * geluTanh(g[i])
+                dg[i] = d[i] * a[i] * geluTanhDerivative(g[i])
+            }
+        }
+    }
+}

@@ -105,6 +105,52 @@ import Testing
         check(qkv, dqkv, loss, "dqkv")
     }
 
+    @Test func geglu() {
+        let T = 3, I = 5
+        let u = Buf(T * 2 * I, seed: 31, scale: 2)
+        let dout = Buf(T * I, seed: 32), out = Buf(T * I)
+        func loss() -> Double {
+            gegluForward(out.p, u.p, T: T, I: I)
+            return out.dot(dout)
+        }
+        let du = Buf(T * 2 * I)
+        gegluBackward(du.p, dout.p, u.p, T: T, I: I)
+        check(u, du, loss, "du")
+    }
+
+    /// NorBERT3's attention: content and relative-position scores, log buckets included (sequences
+    /// longer than half the bucket size), with dropout.
+    @Test(arguments: [Float(0), 0.25])
+    func relativeAttention(dropoutP: Float) {
+        let D = 8, heads = 2
+        let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
+        let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: heads)
+        let T = layout.tokens, R = buckets.rows
+        let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
+        let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
+        let rng = CounterRandom(seed: 5, 6)
+        func loss() -> Double {
+            relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
+                                     layout: layout, D: D, dropoutP: dropoutP, rng: rng)
+            return ctx.dot(dout)
+        }
+        _ = loss()
+        let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
+        relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
+                                  pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: dropoutP, rng: rng)
+        check(qk, dqk, loss, "dqk")
+        check(v, dv, loss, "dv")
+        check(pos, dpos, loss, "dpos")
+    }
+
+    @Test func logBucketsAreSymmetricAndMonotone() {
+        // bucket size 32, max 512 (NorBERT3): exact within ±16, log-spaced beyond, 63 rows in all.
+        let b = { RelativeBuckets.bucket($0, bucketSize: 32, maxPosition: 512) }
+        #expect((-16...16).allSatisfy { b($0) == $0 })
+        #expect((1..<600).allSatisfy { b($0) == -b(-$0) && b($0) >= b($0 - 1) })
+        #expect(b(511) == 31 && b(10_000) == 31 && b(17) == 17)
+    }
+
     @Test(arguments: [PoolingMode.mean, .cls, .max])
     func pooling(_ mode: PoolingMode) {
         let C = 6, offsets = [0, 3, 7, 8]
@@ -207,6 +253,40 @@ import Testing
             let view = Buf(borrowing: params.values + e.offset, count: e.count)
             let g = Buf(borrowing: params.grads + e.offset, count: e.count)
             check(view, g, loss, e.name, samples: 6)
+        }
+    }
+}
+
+extension GradientCheckTests {
+    /// The whole NorBERT3 encoder with dropout on, against finite differences.
+    @Test func norbertEncoder() {
+        let config = NorbertConfig(vocabSize: 20, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 6,
+                                   maxPositions: 32, bucketSize: 4, layerNormEps: 1e-5, hiddenDropout: 0.2, attentionDropout: 0.2)
+        let enc = NorbertEncoder(config: config)
+        let params = enc.parameters
+        var seedRng = SplitMix64(seed: 43)
+        for i in 0..<params.count { params.values[i] = Float(Double(seedRng.next() >> 11) / Double(1 << 53) - 0.5) * 0.8 }
+        for e in params.entries where e.name.hasSuffix("layer_norm.weight") {
+            for j in 0..<e.count { params.values[e.offset + j] += 1 }
+        }
+        let batch = PackedBatch(sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 13, 14, 15, 2]])
+        let ctx = DropoutContext(seed: 4, step: 2)
+        let T = batch.tokenCount, C = config.hiddenSize
+        let w = Buf(T * C, seed: 24)
+        func loss() -> Double {
+            let h = enc.forward(batch, dropout: ctx)
+            var s = 0.0
+            for i in 0..<(T * C) { s += Double(h[i]) * Double(w.p[i]) }
+            return s
+        }
+        _ = loss()
+        params.zeroGrads()
+        let d = Buf(T * C)
+        d.p.update(from: w.p, count: T * C)
+        enc.backward(d.p)
+        for e in params.entries {
+            check(Buf(borrowing: params.values + e.offset, count: e.count), Buf(borrowing: params.grads + e.offset, count: e.count),
+                  loss, e.name, samples: 6)
         }
     }
 }

@@ -1,0 +1,27 @@
+import EmbedKit
+import Testing
+
+/// NorBERT3 against ltgoslo's modeling_norbert.py: `../shared/reference/norbert3-tiny` holds a tiny
+/// random NorbertModel and one MNRL training step (hidden states, embeddings, scores, loss, every
+/// gradient, the clipped AdamW step).
+@Suite(.enabled(if: TestPaths.hasShared("reference/norbert3-tiny/reference.safetensors"),
+                "needs ../shared/reference/norbert3-tiny (PyTorch reference tensors)"))
+struct NorbertReferenceTests {
+    static let dir = TestPaths.sharedFile("reference/norbert3-tiny")
+
+    /// The weights come from the reference's `param.*` tensors, so this checks the architecture
+    /// alone (the checkpoint loader has its own test).
+    @Test func oneTrainingStepMatchesPyTorch() throws {
+        let ref = try SafetensorsFile(path: Self.dir + "/reference.safetensors")
+        let configJSON = try JSON.parse(try ByteReader(path: Self.dir + "/model/config.json").readAll())
+        let config = try NorbertConfig(json: configJSON, path: "config.json")
+        let encoder = NorbertEncoder(config: config)
+        for e in encoder.parameters.entries {
+            try ref.readFloats("param.\(e.name)", into: encoder.parameters.values + e.offset, count: e.count)
+        }
+        let model = SentenceModel(directory: Self.dir + "/model", transformerDirectory: Self.dir + "/model", encoder: encoder,
+                                  pooling: .mean, normalize: false, configJSON: configJSON, passthrough: [], maxSeqLength: 24)
+        let step = try ReferenceStep(reference: ref, model: model)
+        try step.check(reference: ref, model: model)
+    }
+}
