@@ -13,15 +13,30 @@ struct NorbertReferenceTests {
     /// alone (the checkpoint loader has its own test).
     @Test func oneTrainingStepMatchesPyTorch() throws {
         let ref = try SafetensorsFile(path: Self.dir + "/reference.safetensors")
+        let model = try Self.model(params: ref)
+        let step = try ReferenceStep(reference: ref, model: model)
+        try step.check(reference: ref, model: model)
+    }
+
+    /// Sequences of 54–256 tokens, deep into the log-bucketed relative positions (beyond ±16).
+    /// Fixture: tools/make_norbert_reference.py, from ltgoslo's modeling_norbert.py.
+    @Test func longSequencesMatchPyTorch() throws {
+        let params = try SafetensorsFile(path: Self.dir + "/reference.safetensors")
+        let ref = try SafetensorsFile(path: TestPaths.fixtures + "/model/norbert3-long.safetensors")
+        let model = try Self.model(params: params)
+        let step = try ReferenceStep(reference: ref, model: model)
+        #expect(step.lengths.joined().max() == 256)
+        try step.check(reference: ref, model: model)
+    }
+
+    static func model(params ref: SafetensorsFile) throws -> SentenceModel {
         let configJSON = try JSON.parse(try ByteReader(path: Self.dir + "/model/config.json").readAll())
         let config = try NorbertConfig(json: configJSON, path: "config.json")
         let encoder = NorbertEncoder(config: config)
         for e in encoder.parameters.entries {
             try ref.readFloats("param.\(e.name)", into: encoder.parameters.values + e.offset, count: e.count)
         }
-        let model = SentenceModel(directory: Self.dir + "/model", transformerDirectory: Self.dir + "/model", encoder: encoder,
-                                  pooling: .mean, normalize: false, configJSON: configJSON, passthrough: [], maxSeqLength: 24)
-        let step = try ReferenceStep(reference: ref, model: model)
-        try step.check(reference: ref, model: model)
+        return SentenceModel(directory: Self.dir + "/model", transformerDirectory: Self.dir + "/model", encoder: encoder,
+                             pooling: .mean, normalize: false, configJSON: configJSON, passthrough: [], maxSeqLength: 512)
     }
 }
