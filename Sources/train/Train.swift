@@ -18,14 +18,14 @@ struct Train: ParsableCommand {
 
             Examples:
               train --check
-                  Validate configs/training_config.yaml and print its key parameters.
+                  Validate configs/training_config.yaml, print its key parameters.
               train --config configs/my_run.yaml
                   Train with another config file.
-              train --set training.learning_rate=1e-5 --set training.per_device_train_batch_size=32
+              train --set training.learning_rate=1e-5 --set training.seed=7
                   Change parameters for one run without editing the file.
               train --quick-test
-                  The seed project's quick test: 1,000 training and 200 evaluation triplets, one \
-            epoch, evaluation and checkpoints every 50 steps, a log line every 10.
+                  The seed project's quick test: 1,000 training and 200 evaluation
+                  triplets, one epoch, evaluation and checkpoints every 50 steps.
               train --resume
                   Continue from the newest checkpoint-N in training.output_dir.
               train --resume models/norbert3-base-nli-norwegian/checkpoint-1500

@@ -156,9 +156,23 @@ import Testing
 
     @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))
     func trainingWithoutATrainerSaysSoAndFails() throws {
-        let r = try Self.run(["--quick-test"])
+        // Until the trainer lands, a valid config must still end in "not implemented" and a failure
+        // status, never a pretend success. (The output directory is a scratch one, so that a future
+        // trainer running this test writes nothing into the checkout; update the message check then.)
+        let out = TestPaths.scratch() + "/model"
+        let r = try Self.run(["--quick-test", "--set", "training.output_dir=\(out)"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("training is not implemented yet"))
+    }
+
+    @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))
+    func bareResumeMeansTheNewestCheckpoint() throws {
+        let r = try Self.run(["--resume", "--check"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Resume from:"))
+        #expect(r.stdout.contains("the newest checkpoint in models/norbert3-base-nli-norwegian"))
+        let given = try Self.run(["--check", "--resume", "somewhere/checkpoint-5"])
+        #expect(given.status == 0 && given.stdout.contains("somewhere/checkpoint-5"))
     }
 
     @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))
