@@ -48,7 +48,7 @@ public final class ByteReader {
         }
         raw = .allocate(byteCount: Self.chunk, alignment: 16)
         decoder = .none
-        try fillRaw()
+        try fillHeader()
         // Sniff the magic numbers: zstd frames start 28 B5 2F FD, gzip members 1F 8B.
         let avail = detectCompression ? rawEnd - rawStart : 0
         if avail >= 4, raw[0] == 0x28, raw[1] == 0xB5, raw[2] == 0x2F, raw[3] == 0xFD {
@@ -76,6 +76,21 @@ public final class ByteReader {
         case .gzip(let z): inflateEnd(z); z.deallocate()
         }
         raw.deallocate()
+    }
+
+    /// Reads until the first 4 bytes (enough for either magic number) are in, or the input ends:
+    /// a pipe may deliver its first bytes in pieces smaller than that.
+    private func fillHeader() throws {
+        try fillRaw()
+        while rawEnd < 4, !rawEOF {
+            let n = Glibc.read(fd, raw.baseAddress! + rawEnd, raw.count - rawEnd)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw EmbedError("\(path): read error: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { rawEOF = true }
+            rawEnd += n
+        }
     }
 
     /// Refills the raw buffer when it is empty.

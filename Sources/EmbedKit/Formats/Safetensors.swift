@@ -9,6 +9,9 @@ public enum DType: String, Sendable, CaseIterable {
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
+    /// The types `floats` and `readFloats` convert from.
+    public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }
+
     public var size: Int {
         switch self {
         case .f64, .i64: 8
@@ -74,10 +77,12 @@ public final class SafetensorsFile: @unchecked Sendable {
     static func parseHeader(_ base: UnsafeRawPointer, size: Int, path: String) throws
         -> ([String: String], [String: TensorInfo], [String], Int)
     {
-        let n = Int(UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
-        guard n > 0, n <= 100_000_000, n <= size - 8 else {
-            throw EmbedError("\(path): header length \(n) does not fit in a file of \(size) bytes (truncated or not safetensors)")
+        // Compared as UInt64 first: a hostile length above Int.max must be an error, not a trap.
+        let declared = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard declared > 0, declared <= 100_000_000, declared <= UInt64(size - 8) else {
+            throw EmbedError("\(path): header length \(declared) does not fit in a file of \(size) bytes (truncated or not safetensors)")
         }
+        let n = Int(declared)
         let header: JSON
         do {
             header = try JSON.parse(UnsafeRawBufferPointer(start: base + 8, count: n))
@@ -152,6 +157,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The tensor converted to Float32 (from F32, F16, BF16 or F64).
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
+        guard t.dtype.isFloat else {
+            throw EmbedError("\(path): tensor '\(name)' is \(t.dtype.rawValue), expected a float type")
+        }
         let raw = try bytes(name)
         return [Float](unsafeUninitializedCapacity: t.count) { out, n in
             convertToFloat(raw, dtype: t.dtype, into: out.baseAddress!, count: t.count)
@@ -165,7 +173,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard t.count == count else {
             throw EmbedError("\(path): tensor '\(name)' has shape \(t.shape) (\(t.count) values), expected \(count)")
         }
-        guard [.f32, .f16, .bf16, .f64].contains(t.dtype) else {
+        guard t.dtype.isFloat else {
             throw EmbedError("\(path): tensor '\(name)' is \(t.dtype.rawValue), expected a float type")
         }
         convertToFloat(try bytes(name), dtype: t.dtype, into: out, count: count)
@@ -199,7 +207,8 @@ public final class SafetensorsFile: @unchecked Sendable {
 func convertToFloat(_ raw: UnsafeRawBufferPointer, dtype: DType, into out: UnsafeMutablePointer<Float>, count: Int) {
     switch dtype {
     case .f32:
-        out.update(from: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: count)
+        // A byte copy: a tensor's offset need not be 4-byte aligned in a file from another writer.
+        if count > 0 { UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: count * 4) }
     case .f16:
         for i in 0..<count { out[i] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) }
     case .bf16:
