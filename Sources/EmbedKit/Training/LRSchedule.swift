@@ -56,13 +56,3 @@ public struct LRSchedule: Sendable, Equatable {
         }
     }
 }
-
-/// Learning-rate scheduler names as in transformers' SchedulerType.
-public enum LRSchedulerKind: String, Sendable, CaseIterable {
-    case linear
-    case cosine
-    case cosineWithRestarts = "cosine_with_restarts"
-    case polynomial
-    case constant
-    case constantWithWarmup = "constant_with_warmup"
-}
