@@ -1,0 +1,58 @@
+/// Rows of tokenized text columns, as the trainer and evaluator read them: the `tokenize` stage's
+/// safetensors file (TokenizedFile), or an in-memory table in tests.
+public protocol TokenTable: AnyObject {
+    var rows: Int { get }
+    var columns: [String] { get }
+    /// Row `row` of `column`: token ids with special tokens, valid while the table lives.
+    func ids(column: String, row: Int) -> UnsafeBufferPointer<Int32>
+}
+
+/// A TokenTable held in memory.
+public final class InMemoryTokenTable: TokenTable {
+    public let columns: [String]
+    public let rows: Int
+    private let storage: [String: (ids: UnsafeMutablePointer<Int32>, offsets: [Int])]
+
+    /// `data[column][row]` are the ids.
+    public init(_ data: [(column: String, rows: [[Int32]])]) {
+        columns = data.map(\.column)
+        rows = data.first?.rows.count ?? 0
+        var s: [String: (ids: UnsafeMutablePointer<Int32>, offsets: [Int])] = [:]
+        for (c, r) in data {
+            precondition(r.count == rows, "every column needs the same number of rows")
+            let flat = r.flatMap { $0 }
+            let p = UnsafeMutablePointer<Int32>.allocate(capacity: max(flat.count, 1))
+            p.initialize(from: flat, count: flat.count)
+            var offsets = [0]
+            for x in r { offsets.append(offsets.last! + x.count) }
+            s[c] = (p, offsets)
+        }
+        storage = s
+    }
+
+    deinit { for (_, v) in storage { v.ids.deallocate() } }
+
+    public func ids(column: String, row: Int) -> UnsafeBufferPointer<Int32> {
+        let s = storage[column]!
+        return UnsafeBufferPointer(start: s.ids + s.offsets[row], count: s.offsets[row + 1] - s.offsets[row])
+    }
+}
+
+extension TokenTable {
+    /// Fails unless every sequence of the first `rows` rows fits the model (its position table, or
+    /// the tokens were made for a longer limit than the model takes).
+    public func checkLengths(columns: [String], rows n: Int, maxLength: Int, source: String) throws {
+        for c in columns {
+            for r in 0..<n where ids(column: c, row: r).count > maxLength {
+                throw EmbedError("\(source): row \(r + 1) of '\(c)' has \(ids(column: c, row: r).count) tokens, more than the model's \(maxLength); tokenize again with --max-seq-length \(maxLength) or less")
+            }
+        }
+    }
+
+    /// Fails with a message naming `source` unless every column exists.
+    public func require(columns needed: [String], source: String) throws {
+        for c in needed where !columns.contains(c) {
+            throw EmbedError("\(source): no column '\(c)' (it has \(columns.joined(separator: ", ")))")
+        }
+    }
+}

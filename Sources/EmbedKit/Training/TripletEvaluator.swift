@@ -1,0 +1,96 @@
+import Foundation
+
+/// Triplet accuracy as sentence-transformers' TripletEvaluator computes it: the share of triplets
+/// where sim(anchor, positive) > sim(anchor, negative), strictly, for cosine and dot similarity and
+/// for negative Euclidean and Manhattan distance.
+public struct TripletMetrics: Sendable, Equatable {
+    public var cosine: Double
+    public var dot: Double
+    public var euclidean: Double
+    public var manhattan: Double
+    public var count: Int
+
+    public var max: Double { Swift.max(cosine, dot, euclidean, manhattan) }
+
+    /// As the evaluator names them (`cosine_accuracy`, …), in its order.
+    public var named: [(String, Double)] {
+        [("cosine_accuracy", cosine), ("dot_accuracy", dot), ("euclidean_accuracy", euclidean),
+         ("manhattan_accuracy", manhattan), ("max_accuracy", max)]
+    }
+
+    public func json(extra: [(String, JSON)] = []) -> JSON {
+        var o = JSONObject()
+        for (k, v) in named { o[k] = .number(v) }
+        o["triplets"] = .number(Double(count))
+        for (k, v) in extra { o[k] = v }
+        return .object(o)
+    }
+}
+
+public enum TripletEvaluator {
+    /// Embeds the first `limit` rows of the three columns and scores them.
+    public static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
+                                batchSize: Int, progress: Progress? = nil) throws -> TripletMetrics {
+        guard columns.count == 3 else { throw EmbedError("triplet evaluation needs anchor, positive and negative columns") }
+        try table.require(columns: columns, source: "evaluation data")
+        let n = Swift.min(limit ?? table.rows, table.rows)
+        guard n > 0 else { throw EmbedError("evaluation data has no rows") }
+        try table.checkLengths(columns: columns, rows: n, maxLength: model.encoder.maxPositions, source: "evaluation data")
+        var emb: [[Float]] = []
+        for c in columns {
+            emb.append(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) })
+        }
+        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: model.dimension)
+    }
+
+    /// Accuracies from embeddings [count, dimension] of each column.
+    public static func score(anchors a: [Float], positives p: [Float], negatives ng: [Float], count n: Int,
+                             dimension C: Int) -> TripletMetrics {
+        var hits = [0, 0, 0, 0]
+        for i in 0..<n {
+            let ai = Array(a[(i * C)..<((i + 1) * C)]), pi = Array(p[(i * C)..<((i + 1) * C)]), ni = Array(ng[(i * C)..<((i + 1) * C)])
+            var ap = 0.0, an = 0.0, aa = 0.0, pp = 0.0, nn = 0.0, eap = 0.0, ean = 0.0, map = 0.0, man = 0.0
+            for c in 0..<C {
+                let x = Double(ai[c]), y = Double(pi[c]), z = Double(ni[c])
+                ap += x * y; an += x * z; aa += x * x; pp += y * y; nn += z * z
+                eap += (x - y) * (x - y); ean += (x - z) * (x - z)
+                map += abs(x - y); man += abs(x - z)
+            }
+            let cosP = ap / (Swift.max(aa.squareRoot(), 1e-12) * Swift.max(pp.squareRoot(), 1e-12))
+            let cosN = an / (Swift.max(aa.squareRoot(), 1e-12) * Swift.max(nn.squareRoot(), 1e-12))
+            if cosP > cosN { hits[0] += 1 }
+            if ap > an { hits[1] += 1 }
+            if eap < ean { hits[2] += 1 }
+            if map < man { hits[3] += 1 }
+        }
+        let d = Double(n)
+        return TripletMetrics(cosine: Double(hits[0]) / d, dot: Double(hits[1]) / d, euclidean: Double(hits[2]) / d,
+                              manhattan: Double(hits[3]) / d, count: n)
+    }
+
+    /// Appends a row to a CSV like TripletEvaluator's `triplet_evaluation_<name>_results.csv`
+    /// (header written when the file is new).
+    public static func appendCSV(path: String, metrics: TripletMetrics, epoch: Double, steps: Int) throws {
+        let fm = FileManager.default
+        var text = ""
+        if !fm.fileExists(atPath: path) {
+            text += "epoch,steps,accuracy_cosine,accuracy_dot,accuracy_euclidean,accuracy_manhattan\n"
+        }
+        text += "\(JSON.format(epoch)),\(steps),\(metrics.cosine),\(metrics.dot),\(metrics.euclidean),\(metrics.manhattan)\n"
+        try appendText(text, to: path)
+    }
+}
+
+/// Appends to a log-like file (created if missing). Logs grow by whole lines; no temp-and-rename.
+func appendText(_ text: String, to path: String) throws {
+    let fm = FileManager.default
+    if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+    guard let h = FileHandle(forWritingAtPath: path) else { throw EmbedError("\(path): cannot open for appending") }
+    defer { try? h.close() }
+    do {
+        try h.seekToEnd()
+        try h.write(contentsOf: Array(text.utf8))
+    } catch {
+        throw EmbedError("\(path): cannot write: \(error.localizedDescription)")
+    }
+}
