@@ -365,6 +365,8 @@ def hostile_fixtures(dtypes_path):
         "memo grows beyond", why="4.5M memo entries")
     add("huge_stack.pt", torch_zip(b"\x80\x02" + b"N" * 1_100_000 + b".", deflate_pickle=True),
         "stack grows beyond", why="1.1M stack items")
+    add("pop_mark_underflow.pt", torch_zip(b"\x80\x02N(0t."), "no MARK to pop to",
+        why="POP with nothing above a MARK pops the MARK (as in Python)")
     add("memo_missing.pt", torch_zip(b"\x80\x02h\x05."), "memo entry 5 was never stored")
     add("self_append.pt", torch_zip(b"\x80\x02]q\x00h\x00a."), "changes a container after nesting",
         why="a list appended to itself (a cycle)")

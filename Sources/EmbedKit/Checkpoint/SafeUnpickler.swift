@@ -26,6 +26,12 @@ enum PickleValue {
         }
     }
 
+    /// The type name with its article, for messages ("an int", "a list").
+    var aTypeName: String {
+        let name = typeName
+        return (["int", "OrderedDict"].contains(name) ? "an " : "a ") + name
+    }
+
     var typeName: String {
         switch self {
         case .none: "None"
@@ -211,17 +217,21 @@ struct SafeUnpickler {
                 let n = try uint(8)
                 guard n <= data.count - pos else { throw fail("frame of \(n) bytes runs past the end") }
             case 0x2E:  // STOP
-                guard let v = stack.popLast() else { throw fail("STOP with an empty stack") }
+                guard stack.count > (marks.last ?? 0), let v = stack.popLast() else { throw fail("STOP with nothing on the stack") }
                 return v
             case 0x28:  // MARK
                 guard marks.count < limits.maxMarks else { throw fail("more than \(limits.maxMarks) nested MARKs") }
                 marks.append(stack.count)
-            case 0x30:  // POP
-                guard stack.popLast() != nil else { throw fail("POP from an empty stack") }
+            case 0x30:  // POP: as in Python, with nothing above the last MARK it pops the MARK
+                if let m = marks.last, m == stack.count {
+                    marks.removeLast()
+                } else {
+                    guard stack.popLast() != nil else { throw fail("POP from an empty stack") }
+                }
             case 0x31:  // POP_MARK
                 _ = try popMark()
             case 0x32:  // DUP
-                guard let top = stack.last else { throw fail("DUP of an empty stack") }
+                guard let top = stack.last, stack.count > (marks.last ?? 0) else { throw fail("DUP with nothing on the stack") }
                 try push(top)
             case 0x4E: try push(.none)  // NONE
             case 0x88: try push(.bool(true))  // NEWTRUE
@@ -287,16 +297,16 @@ struct SafeUnpickler {
                 try push(.global(try global(module, name)))
             case 0x52, 0x81:  // REDUCE, NEWOBJ: callable(*args), for allowlisted callables only
                 let fa = try popTop(2)
-                guard case .global(let g) = fa[0] else { throw fail("cannot call a \(fa[0].typeName)") }
-                guard case .tuple(let args) = fa[1] else { throw fail("\(g.qualifiedName) called with a \(fa[1].typeName), not a tuple") }
+                guard case .global(let g) = fa[0] else { throw fail("cannot call \(fa[0].aTypeName)") }
+                guard case .tuple(let args) = fa[1] else { throw fail("\(g.qualifiedName) called with \(fa[1].aTypeName), not a tuple") }
                 try push(try call(g, args.items))
             case 0x62:  // BUILD: sets an object's state; a state dict's `_metadata` (versions) is dropped
                 let state = try popTop(1)[0]
-                guard let target = stack.last else { throw fail("BUILD with an empty stack") }
+                guard let target = stack.last, stack.count > (marks.last ?? 0) else { throw fail("BUILD with nothing on the stack") }
                 switch (target, state) {
                 case (.dict, .dict), (.dict, .none), (.tensor, .none), (.tensor, .dict): break
                 case (.dict, .tuple(let t)) where t.items.count == 2: break  // (dict state, slot state)
-                default: throw fail("BUILD of a \(target.typeName) with a \(state.typeName) state is not supported")
+                default: throw fail("BUILD of \(target.aTypeName) with \(state.aTypeName) state is not supported")
                 }
             case 0x51:  // BINPERSID
                 let pid = try popTop(1)[0]
@@ -330,7 +340,7 @@ struct SafeUnpickler {
     }
 
     private mutating func put(_ i: Int) throws {
-        guard let top = stack.last else { throw fail("memoizes from an empty stack") }
+        guard let top = stack.last, stack.count > (marks.last ?? 0) else { throw fail("memoizes with nothing on the stack") }
         guard memo.count < limits.maxMemo || memo[i] != nil else { throw fail("memo grows beyond \(limits.maxMemo) entries") }
         memo[i] = top
     }
@@ -342,13 +352,13 @@ struct SafeUnpickler {
 
     private func topList() throws -> PickleList {
         guard let top = stack.last, stack.count > (marks.last ?? 0) else { throw fail("needs a list on the stack") }
-        guard case .list(let l) = top else { throw fail("appends to a \(top.typeName), not a list") }
+        guard case .list(let l) = top else { throw fail("appends to \(top.aTypeName), not a list") }
         return l
     }
 
     private func topDict() throws -> PickleDict {
         guard let top = stack.last, stack.count > (marks.last ?? 0) else { throw fail("needs a dict on the stack") }
-        guard case .dict(let d) = top else { throw fail("sets items on a \(top.typeName), not a dict") }
+        guard case .dict(let d) = top else { throw fail("sets items on \(top.aTypeName), not a dict") }
         return d
     }
 
@@ -419,7 +429,7 @@ struct SafeUnpickler {
             guard valid.contains(args.count) else {
                 throw fail("\(g.qualifiedName) called with \(args.count) arguments (expected \(valid.map(String.init).joined(separator: " or ")))")
             }
-            guard case .storage(let storage) = args[0] else { throw fail("\(g.qualifiedName): argument 1 is a \(args[0].typeName), not a storage") }
+            guard case .storage(let storage) = args[0] else { throw fail("\(g.qualifiedName): argument 1 is \(args[0].aTypeName), not a storage") }
             guard case .int(let offset) = args[1], offset >= 0 else { throw fail("\(g.qualifiedName): the storage offset is not a non-negative int") }
             let shape = try intTuple(args[2], "size")
             let strides = try intTuple(args[3], "stride")
@@ -441,7 +451,7 @@ struct SafeUnpickler {
     }
 
     private func intTuple(_ v: PickleValue, _ what: String) throws -> [Int] {
-        guard case .tuple(let t) = v else { throw fail("the tensor \(what) is a \(v.typeName), not a tuple") }
+        guard case .tuple(let t) = v else { throw fail("the tensor \(what) is \(v.aTypeName), not a tuple") }
         return try t.items.map {
             guard case .int(let n) = $0, n >= 0 else { throw fail("the tensor \(what) holds a non-integer or negative entry") }
             return n
@@ -453,10 +463,10 @@ struct SafeUnpickler {
             throw fail("persistent id is not ('storage', type, key, location, numel)")
         }
         guard case .global(let g) = t.items[1], case .storageType(let dtype, _) = g else {
-            throw fail("persistent id names a \(t.items[1].typeName), not a storage type")
+            throw fail("persistent id names \(t.items[1].aTypeName), not a storage type")
         }
-        guard case .string(let key) = t.items[2] else { throw fail("persistent id's storage key is a \(t.items[2].typeName)") }
-        guard case .string = t.items[3] else { throw fail("persistent id's location is a \(t.items[3].typeName)") }
+        guard case .string(let key) = t.items[2] else { throw fail("persistent id's storage key is \(t.items[2].aTypeName)") }
+        guard case .string = t.items[3] else { throw fail("persistent id's location is \(t.items[3].aTypeName)") }
         guard case .int(let numel) = t.items[4], numel >= 0 else { throw fail("persistent id's element count is not a non-negative int") }
         return .storage(TorchStorageRef(key: key, dtype: dtype, numel: numel))
     }

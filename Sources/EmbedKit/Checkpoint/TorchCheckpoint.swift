@@ -65,7 +65,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
 
         var found: [(String, TorchTensorRef)] = []
         guard case .dict(let top) = root else {
-            throw EmbedError("\(path): the pickle holds a \(root.typeName), not a state dict (a dict of tensors)")
+            throw EmbedError("\(path): the pickle holds \(root.aTypeName), not a state dict (a dict of tensors)")
         }
         TorchCheckpoint.flatten(.dict(top), prefix: "", into: &found)
 

@@ -233,10 +233,6 @@ public final class ZipArchive: @unchecked Sendable {
             if method == 0 && csize != usize {
                 throw EmbedError("\(path): stored member '\(name)' has compressed size \(csize) but size \(usize)")
             }
-            // DEFLATE cannot expand more than about 1032:1; a larger claim is a lie (or a bomb).
-            if method == 8 && usize > csize * 1032 + 1024 {
-                throw EmbedError("\(path): deflated member '\(name)' claims \(usize) bytes from \(csize) compressed")
-            }
             // The local header repeats the name; its extra field (torch's alignment padding) varies.
             guard local <= c.count - 30, try c.u32(local) == localSignature else {
                 throw EmbedError("\(path): member '\(name)': no local header at offset \(local) (truncated or damaged archive)")
@@ -248,6 +244,11 @@ public final class ZipArchive: @unchecked Sendable {
             let dataOffset = local + 30 + localNameLen + localExtraLen
             guard dataOffset <= c.count, csize <= c.count - dataOffset else {
                 throw EmbedError("\(path): member '\(name)' (\(csize) bytes at offset \(dataOffset)) runs past the end of the \(c.count)-byte file (truncated?)")
+            }
+            // DEFLATE cannot expand more than about 1032:1; a larger claim is a lie (or a bomb).
+            // (csize is bounded by the file size here, so the product cannot overflow.)
+            if method == 8 && usize > csize * 1032 + 1024 {
+                throw EmbedError("\(path): deflated member '\(name)' claims \(usize) bytes from \(csize) compressed")
             }
             entries.append(ZipEntry(name: name, method: method, crc32: crc, compressedSize: csize, size: usize,
                                     localHeaderOffset: local, dataOffset: dataOffset))
