@@ -95,6 +95,10 @@ def valid_fixtures():
     views["long_col"] = longs[:, 1]
     save_with_expected("views", views)
 
+    tagged = r(2)
+    tagged.note = "x"  # a tensor with Python attributes pickles through _rebuild_from_type_v2
+    tagged_param = torch.nn.Parameter(r(2))
+    tagged_param.tag = 3  # and a Parameter with them through _rebuild_parameter_with_state
     nested = {
         "model": collections.OrderedDict([("encoder.weight", r(2, 3)), ("encoder.bias", r(2))]),
         "epoch": 3,
@@ -105,6 +109,8 @@ def valid_fixtures():
         "param": torch.nn.Parameter(r(2, 2)),
         "pair": (r(3), 4),
         7: r(1),
+        "tagged": tagged,
+        "tagged_param": tagged_param,
     }
     save_with_expected("nested", nested)
 
@@ -143,6 +149,11 @@ def valid_fixtures():
     return dtypes_path
 
 
+def fixed_time(name):
+    """A member entry with a fixed timestamp, so regenerated fixtures differ only where torch's do."""
+    return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+
+
 def rezip(src, dst, compression=zipfile.ZIP_STORED, drop=(), replace=None):
     replace = replace or {}
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression=compression) as zout:
@@ -150,7 +161,7 @@ def rezip(src, dst, compression=zipfile.ZIP_STORED, drop=(), replace=None):
             if info.filename in drop:
                 continue
             data = replace.get(info.filename, zin.read(info.filename))
-            zout.writestr(info.filename, data, compress_type=compression)
+            zout.writestr(fixed_time(info.filename), data, compress_type=compression)
 
 
 def build_zip(members, zip64=False, deflate=False):
@@ -244,7 +255,7 @@ def torch_zip(pickle_bytes, storages=(), byteorder=b"little", deflate_pickle=Fal
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as z:
             for name, data in members:
-                z.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED if name.endswith(".pkl") else zipfile.ZIP_STORED)
+                z.writestr(fixed_time(name), data, compress_type=zipfile.ZIP_DEFLATED if name.endswith(".pkl") else zipfile.ZIP_STORED)
         return out.getvalue()
     return build_zip(members)
 
@@ -379,7 +390,11 @@ def hostile_fixtures(dtypes_path):
     add("ext_opcode.pt", torch_zip(b"\x80\x02\x82\x01."), "opcode 0x82 is not supported")
     add("protocol_6.pt", torch_zip(b"\x80\x06N."), "pickle protocol 6")
     add("dict_key_tuple.pt", torch_zip(b"\x80\x02}(N\x85K\x01u."), "dict key of type tuple")
-    add("call_storage.pt", torch_zip(b"\x80\x02ctorch\nFloatStorage\n)R."), "calls torch.FloatStorage")
+    add("rebuild_from_type_wrong_func.pt",
+        torch_zip(b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n(ctorch\nTensor\nctorch\nTensor\n)}t"
+                  b"R."),
+        "wraps torch.Tensor, which does not rebuild a tensor")
+    add("call_storage.pt", torch_zip(b"\x80\x02ctorch\nFloatStorage\n)R."), "calls torch.FloatStorage (only")
 
     # A deflated member that claims an absurd size (a bomb, or a lie).
     bomb = bytearray(torch_zip(b"\x80\x02}.", deflate_pickle=True))

@@ -120,6 +120,11 @@ enum TorchGlobal: Equatable {
     case rebuildTensor
     case rebuildParameter
     case rebuildParameterWithState
+    /// `torch._tensor._rebuild_from_type_v2(func, type, args, state)`: how torch pickles a tensor that
+    /// carries Python attributes; the attributes (`state`) are dropped.
+    case rebuildFromTypeV2
+    /// `torch.Tensor` or `torch.nn.parameter.Parameter`, only as `rebuildFromTypeV2`'s type argument.
+    case tensorType(String)
     case storageType(DType, String)
 
     static func lookup(module: String, name: String) -> TorchGlobal? {
@@ -129,6 +134,9 @@ enum TorchGlobal: Equatable {
         case ("torch._utils", "_rebuild_tensor"): return .rebuildTensor
         case ("torch._utils", "_rebuild_parameter"): return .rebuildParameter
         case ("torch._utils", "_rebuild_parameter_with_state"): return .rebuildParameterWithState
+        case ("torch._tensor", "_rebuild_from_type_v2"): return .rebuildFromTypeV2
+        case ("torch", "Tensor"): return .tensorType("torch.Tensor")
+        case ("torch.nn.parameter", "Parameter"): return .tensorType("torch.nn.parameter.Parameter")
         case ("torch", _):
             let types: [String: DType] = [
                 "FloatStorage": .f32, "HalfStorage": .f16, "BFloat16Storage": .bf16, "DoubleStorage": .f64,
@@ -147,6 +155,8 @@ enum TorchGlobal: Equatable {
         case .rebuildTensor: "torch._utils._rebuild_tensor"
         case .rebuildParameter: "torch._utils._rebuild_parameter"
         case .rebuildParameterWithState: "torch._utils._rebuild_parameter_with_state"
+        case .rebuildFromTypeV2: "torch._tensor._rebuild_from_type_v2"
+        case .tensorType(let n): n
         case .storageType(_, let n): "torch.\(n)"
         }
     }
@@ -243,7 +253,7 @@ struct SafeUnpickler {
             case 0x8B: try push(.int(try long(try uint(4))))  // LONG4
             case 0x47:  // BINFLOAT: big-endian double
                 let bits = try uint(8, bigEndian: true)
-                try push(.float(Double(bitPattern: UInt64(bits))))
+                try push(.float(Double(bitPattern: UInt64(bitPattern: Int64(bits)))))
             case 0x58: try push(.string(try text(try uint(4))))  // BINUNICODE
             case 0x8C: try push(.string(try text(try uint(1))))  // SHORT_BINUNICODE
             case 0x8D: try push(.string(try text(try uint(8))))  // BINUNICODE8
@@ -445,8 +455,17 @@ struct SafeUnpickler {
                 throw fail("\(g.qualifiedName) needs \(n) arguments starting with a tensor")
             }
             return args[0]
-        case .storageType:
-            throw fail("calls \(g.qualifiedName) (storages come only from persistent ids)")
+        case .rebuildFromTypeV2:
+            guard args.count == 4, case .global(let inner) = args[0], case .global(.tensorType) = args[1],
+                  case .tuple(let innerArgs) = args[2] else {
+                throw fail("\(g.qualifiedName) needs (rebuild function, tensor type, arguments, state)")
+            }
+            guard [.rebuildTensorV2, .rebuildTensor, .rebuildParameter, .rebuildParameterWithState].contains(inner) else {
+                throw fail("\(g.qualifiedName) wraps \(inner.qualifiedName), which does not rebuild a tensor")
+            }
+            return try call(inner, innerArgs.items)
+        case .storageType, .tensorType:
+            throw fail("calls \(g.qualifiedName) (only the rebuild functions are called)")
         }
     }
 
