@@ -555,7 +555,7 @@ struct SafeUnpickler {
     }
 }
 
-func hexByte(_ b: UInt8) -> String {
+private func hexByte(_ b: UInt8) -> String {
     let digits = Array("0123456789abcdef")
     return "0x" + String(digits[Int(b >> 4)]) + String(digits[Int(b & 15)])
 }

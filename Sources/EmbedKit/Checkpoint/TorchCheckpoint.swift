@@ -31,7 +31,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// `verifyCRC` checks each storage member's CRC-32 the first time it is read.
     public init(path: String, verifyCRC: Bool = true) throws {
         self.path = path
-        let file = try MappedFile(path: path)
+        let file = try MappedArchiveFile(path: path)
         try TorchCheckpoint.refuseLegacy(file)
         archive = try ZipArchive(file: file, verifyCRC: verifyCRC)
 
@@ -97,7 +97,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
     }
 
     /// Pre-1.6 files are a bare pickle stream (or, older still, a tar file); neither is a ZIP.
-    private static func refuseLegacy(_ file: MappedFile) throws {
+    private static func refuseLegacy(_ file: MappedArchiveFile) throws {
         let b = file.bytes
         let isPickle = b.count >= 2 && b[0] == 0x80 && b[1] <= 5
         let isTar = b.count >= 262 && Array(b[257..<262]) == Array("ustar".utf8)
@@ -240,7 +240,7 @@ private func convertRun(_ base: UnsafeRawPointer, dtype: DType, start: Int, stri
 
 /// A strided view walked in row-major order as runs along its (merged) innermost dimension, so
 /// contiguous tensors are one run (one memcpy) and transposed ones a run per row.
-struct StridedRuns {
+private struct StridedRuns {
     /// Dimensions after dropping size-1 ones and merging those that are contiguous with each other.
     private var shape: [Int] = []
     private var strides: [Int] = []

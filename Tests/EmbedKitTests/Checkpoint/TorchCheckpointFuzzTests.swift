@@ -66,7 +66,7 @@ private func pickleRange(_ b: [UInt8]) -> Range<Int> {
     return start..<min(b.count, start + max(size, 1))
 }
 
-struct SplitMix64 {
+private struct SplitMix64 {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -157,30 +157,30 @@ private func fnv1a64(_ bytes: [UInt8]) -> String {
 
 /// One crafted file from hostile/hostile.json: opening (or, for `when: read`, reading every tensor of)
 /// it must fail with an `EmbedError` whose message contains `expect`.
-struct HostileCase: CustomTestStringConvertible, Sendable {
+struct TorchHostileCase: CustomTestStringConvertible, Sendable {
     let file: String
     let expect: String
     let readAll: Bool
     var testDescription: String { file }
 
-    static let all: [HostileCase] = {
+    static let all: [TorchHostileCase] = {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: torchFixtures + "/hostile/hostile.json")),
               let list = try? JSON.parse(Array(data)).array else { return [] }
         return list.compactMap {
             guard let f = $0["file"]?.string, let e = $0["expect"]?.string else { return nil }
-            return HostileCase(file: f, expect: e, readAll: $0["when"]?.string == "read")
+            return TorchHostileCase(file: f, expect: e, readAll: $0["when"]?.string == "read")
         }
     }()
 }
 
 @Suite struct TorchCheckpointHostileTests {
     @Test func manifestListsEveryCase() {
-        #expect(HostileCase.all.count >= 35)
-        #expect(HostileCase.all.contains { $0.file == "os_system.pt" })
+        #expect(TorchHostileCase.all.count >= 35)
+        #expect(TorchHostileCase.all.contains { $0.file == "os_system.pt" })
     }
 
-    @Test(arguments: HostileCase.all)
-    func hostileFileGivesAClearError(_ c: HostileCase) {
+    @Test(arguments: TorchHostileCase.all)
+    func hostileFileGivesAClearError(_ c: TorchHostileCase) {
         let path = "\(torchFixtures)/hostile/\(c.file)"
         do {
             let ckpt = try TorchCheckpoint(path: path)
