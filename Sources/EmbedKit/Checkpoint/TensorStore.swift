@@ -48,6 +48,10 @@ public func openTensorFile(path: String) throws -> any TensorStore {
 /// sharded `pytorch_model.bin.index.json`.
 public func openWeights(directory: String) throws -> any TensorStore {
     let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+    var st = stat()
+    guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        throw EmbedError("\(directory): no such model folder")
+    }
     let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
     for name in candidates {
         let path = dir + "/" + name

@@ -161,6 +161,11 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// The tensor in row-major order as Float32 (from F32, F16, BF16 or F64).
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
+        guard t.count > 0 else {
+            var unused: Float = 0
+            try readFloats(name, into: &unused, count: 0)  // still refuses an integer tensor
+            return []
+        }
         return try [Float](unsafeUninitializedCapacity: t.count) { out, n in
             try readFloats(name, into: out.baseAddress!, count: t.count)
             n = t.count

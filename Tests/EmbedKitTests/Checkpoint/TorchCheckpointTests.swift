@@ -222,6 +222,7 @@ struct TorchHostileCase: CustomTestStringConvertible, Sendable {
         } catch let e as EmbedError {
             #expect(e.message.contains(dir) && e.message.contains("model.safetensors") && e.message.contains("pytorch_model.bin"))
         }
+        #expect(throws: EmbedError("\(dir)/missing: no such model folder")) { try openWeights(directory: dir + "/missing") }
         try FileManager.default.copyItem(atPath: "\(torchFixtures)/dtypes.pt", toPath: dir + "/pytorch_model.bin")
         let torch = try openWeights(directory: dir)
         #expect(torch is TorchCheckpoint)
