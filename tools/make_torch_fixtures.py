@@ -367,7 +367,7 @@ def hostile_fixtures(dtypes_path):
         "non-integer or negative", why="torch never writes negative strides")
     add("big_endian.pt",
         torch_zip(state_dict_pickle([("w", good)]), [("0", FOUR_FLOATS)], byteorder=b"big"),
-        "big-endian")
+        "its byteorder is 'big', not 'little'")
     add("not_a_dict.pt", torch_zip(b"\x80\x02(" + good + b"l.", [("0", FOUR_FLOATS)]),
         "not a state dict", why="a list of tensors")
     add("deep_nesting.pt", torch_zip(b"\x80\x02N" + b"\x85" * 200_000 + b".", deflate_pickle=True),

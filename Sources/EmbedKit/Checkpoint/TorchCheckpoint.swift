@@ -51,12 +51,14 @@ public final class TorchCheckpoint: @unchecked Sendable {
             let order = try archive.contents(of: prefix + "byteorder")
             let text = order.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             guard text == "little" else {
-                throw EmbedError("\(path): tensors are stored \(text)-endian; only little-endian checkpoints are supported")
+                let shown = text.count <= 16 ? "'\(text)'" : "(\(order.count) bytes)"
+                throw EmbedError("\(path): its byteorder is \(shown), not 'little'; only little-endian checkpoints are supported")
             }
         }
 
+        // Checked before inflating: a deflated pickle must not make us allocate gigabytes.
+        guard pickles[0].size <= 1 << 30 else { throw EmbedError("\(path): data.pkl is over 1 GiB") }
         let pickle = try archive.contents(of: pickles[0].name)
-        guard pickle.count <= 1 << 30 else { throw EmbedError("\(path): data.pkl is over 1 GiB") }
         let source = "\(path): \(pickles[0].name)"
         let root = try pickle.withUnsafeBytes {
             var unpickler = SafeUnpickler(data: $0, source: source)
