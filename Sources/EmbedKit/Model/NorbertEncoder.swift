@@ -68,7 +68,8 @@ public final class NorbertEncoder: TransformerEncoder {
     public let parameters: ParameterSet
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { buckets.maxLength }
-    public let buckets: RelativeBuckets
+    /// The bucket table: computed from the config, or the checkpoint's stored `position_indices`.
+    public var buckets: RelativeBuckets
 
     struct LayerTensors {
         var wqk, bqk, wv, bv, wo, bo, postw, postb, w1, w2: UnsafeMutablePointer<Float>

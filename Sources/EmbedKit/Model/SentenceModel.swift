@@ -97,9 +97,20 @@ public final class SentenceModel {
     static func loadEncoder(config: JSON, configPath: String, directory: String) throws -> (any TransformerEncoder, [WeightTensor]) {
         if NorbertConfig.matches(config) {
             let c = try NorbertConfig(json: config, path: configPath)
+            // The checkpoint's own position_indices buffer, when it has one, is the bucket table the
+            // Python model uses; ours is computed the same way and only fills in when it is absent.
             let encoder = NorbertEncoder(config: c)
-            let passthrough = try loadWeights(into: encoder.parameters, directory: directory,
-                                              anchor: "embedding.word_embedding.weight")
+            let (store, passthrough) = try loadWeights(into: encoder.parameters, directory: directory,
+                                                       anchor: "embedding.word_embedding.weight")
+            if let stored = passthrough.first(where: { $0.name.hasSuffix("attention.position_indices") }),
+               stored.shape.count == 2, stored.shape[0] == stored.shape[1] {
+                let values = stored.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)).map { Int($0) } }
+                let rows = 2 * c.bucketSize - 1
+                guard values.allSatisfy({ $0 >= 0 && $0 < rows }) else {
+                    throw EmbedError("\(store.path): \(stored.name) holds indices outside 0..<\(rows)")
+                }
+                encoder.buckets = RelativeBuckets(bucketSize: c.bucketSize, stored: values, side: stored.shape[0])
+            }
             return (encoder, passthrough)
         }
         let modelType = config["model_type"]?.string ?? ""
@@ -107,8 +118,8 @@ public final class SentenceModel {
         case "bert", "roberta", "xlm-roberta", "camembert":
             let c = try BertConfig(json: config, path: configPath)
             let encoder = BertEncoder(config: c)
-            let passthrough = try loadWeights(into: encoder.parameters, directory: directory,
-                                              anchor: "embeddings.word_embeddings.weight")
+            let (_, passthrough) = try loadWeights(into: encoder.parameters, directory: directory,
+                                                   anchor: "embeddings.word_embeddings.weight")
             return (encoder, passthrough)
         default:
             throw EmbedError("\(configPath): model_type '\(modelType)' is not supported (bert, roberta, xlm-roberta, norbert)")

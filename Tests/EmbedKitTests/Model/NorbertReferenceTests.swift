@@ -40,3 +40,25 @@ struct NorbertReferenceTests {
                              pooling: .mean, normalize: false, configJSON: configJSON, passthrough: [], maxSeqLength: 512)
     }
 }
+
+/// Loading the hub's format: pytorch_model.bin through the safe unpickler, config.json's auto_map.
+@Suite(.enabled(if: TestPaths.hasShared("reference/norbert3-tiny/model/pytorch_model.bin"),
+                "needs ../shared/reference/norbert3-tiny/model"))
+struct NorbertCheckpointTests {
+    static let dir = TestPaths.sharedFile("reference/norbert3-tiny")
+
+    @Test func loadsPytorchModelBinAndMatchesTheReferenceStep() throws {
+        let model = try SentenceModel.load(directory: Self.dir + "/model")
+        let encoder = try #require(model.encoder as? NorbertEncoder)
+        #expect(model.pooling == .mean && !model.normalize)
+        // Our log-bucket formula reproduces the checkpoint's stored position_indices exactly.
+        let computed = RelativeBuckets(bucketSize: encoder.config.bucketSize, maxPosition: encoder.config.maxPositions,
+                                       maxLength: encoder.config.maxPositions)
+        #expect(computed.indices == encoder.buckets.indices)
+        // The position_indices buffers are kept, to be saved back.
+        #expect(model.passthrough.filter { $0.name.hasSuffix("position_indices") }.count == encoder.config.layers)
+        let ref = try SafetensorsFile(path: Self.dir + "/reference.safetensors")
+        let step = try ReferenceStep(reference: ref, model: model)
+        try step.check(reference: ref, model: model)
+    }
+}
