@@ -18,7 +18,10 @@ public final class DatasetFetcher {
     /// No progress line.
     public var quiet = false
 
-    public init(client: HubClient?) { self.client = client }
+    public init(client: HubClient?) {
+        self.client = client
+        self.quiet = client?.quiet ?? false
+    }
 
     public func fetch(
         repo: String, split: String, columns: [String]? = nil, maxRows: Int? = nil,
@@ -35,7 +38,7 @@ public final class DatasetFetcher {
             throw EmbedError("\(plan.label): no data files for split '\(split)'")
         }
         let writer = try JSONLWriter(path: output, threads: 1)
-        let progress = Progress("\(plan.label) [\(split)]", total: maxRows, unit: "rows", quiet: quiet)
+        let progress: Progress? = quiet ? nil : Progress("\(plan.label) [\(split)]", total: maxRows, unit: "rows")
         var written = 0
         var chosen: [String]?
         var used: [String] = []
@@ -63,12 +66,12 @@ public final class DatasetFetcher {
                 line += "}\n"
                 try writer.output.write(line)
                 written += 1
-                progress.advance()
+                progress?.advance()
                 if let maxRows, written >= maxRows { break }
             }
         }
         try writer.commit()
-        progress.finish()
+        progress?.finish()
         return DatasetFetchResult(rows: written, columns: chosen ?? [], sources: used, commit: plan.commit, revision: plan.revision)
     }
 
@@ -114,7 +117,12 @@ public final class DatasetFetcher {
                 used = try client.snapshot(hubRepo, revision: "refs/convert/parquet")
                 files = try DatasetFiles.parquetBranchFiles(for: split, in: used.paths, config: config, source: "\(hubRepo)@refs/convert/parquet")
             } catch let e as EmbedError {
-                throw EmbedError("\(hubRepo): no readable data files for split '\(split)' in the repository, and its Parquet conversion is not usable: \(e.message)")
+                let data = snapshot.paths.filter(DatasetFiles.isDataFile)
+                let found = data.isEmpty ? "it has no data files in a format read here" : "its data files: \(data.prefix(6).joined(separator: ", "))\(data.count > 6 ? ", …" : "")"
+                throw EmbedError("\(hubRepo): no data files for split '\(split)' (\(found)); the hub's Parquet conversion cannot help either: \(e.message)")
+            }
+            if files.isEmpty {
+                throw EmbedError("\(hubRepo): no data files for split '\(split)', in the repository or in its Parquet conversion (refs/convert/parquet holds: \(used.paths.prefix(6).joined(separator: ", ")))")
             }
         }
         let snap = used

@@ -315,6 +315,8 @@ public final class HubClient {
         do {
             let commit = HubRepo.isCommitHash(revision) ? revision : try fetchRepoInfo(repo, revision: revision).sha
             let files = try fetchFileList(repo, revision: commit)
+            // As snapshot_download does: remember which commit the branch or tag named.
+            if !HubRepo.isCommitHash(revision) { try? cache.writeRef(repo, revision: revision, commit: commit) }
             return HubSnapshot(repo: repo, revision: revision, commit: commit, files: files, fromCache: false)
         } catch {
             let described = describe(error, repo: repo, revision: revision)
@@ -463,9 +465,9 @@ public final class HubClient {
         var withToken = sendToken
         var attemptsLeft = retry.maxAttempts
         var redirects = 0
-        let progress = Progress(label, total: size, unit: "B", quiet: quiet)
-        progress.countsBytes = true
-        defer { progress.finish() }
+        let progress: Progress? = quiet ? nil : Progress(label, total: size, unit: "B")
+        progress?.countsBytes = true
+        defer { progress?.finish() }
         while true {
             var have = HubFileSystem.fileSize(path) ?? 0
             if let size, have > size {
@@ -473,7 +475,7 @@ public final class HubClient {
                 have = 0
             }
             if let size, have == size, size > 0 { return }
-            progress.set(have)
+            progress?.set(have)
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             if fd < 0 { throw EmbedError("\(path): cannot open for writing: \(HubFileSystem.errnoText())") }
             var hdrs = headers(for: current, auth: withToken)
@@ -485,7 +487,7 @@ public final class HubClient {
                     if status == 200, startAt > 0 {
                         // The server ignored the Range: start over rather than append a second copy.
                         if ftruncate(fd, 0) != 0 { throw EmbedError("\(path): cannot truncate: \(HubFileSystem.errnoText())") }
-                        progress.set(0)
+                        progress?.set(0)
                     } else if status == 206 {
                         let start = h["Content-Range"].flatMap(HubClient.contentRangeStart)
                         if start != startAt {
@@ -502,7 +504,7 @@ public final class HubClient {
                         }
                         off += n
                     }
-                    progress.advance(by: bytes.count)
+                    progress?.advance(by: bytes.count)
                 })
             } catch let e as HTTPTransportError {
                 close(fd)

@@ -25,6 +25,7 @@ public final class ModelFetcher {
     public init(client: HubClient?, force: Bool = false) {
         self.client = client
         self.force = force
+        self.quiet = client?.quiet ?? false
     }
 
     static let tokenizerFiles: Set<String> = [
@@ -143,15 +144,15 @@ public final class ModelFetcher {
     func install(_ files: [String], from local: [String: String], to outDir: String) throws {
         try HubFileSystem.createDirectory(outDir)
         let total = files.compactMap { local[$0].flatMap(HubFileSystem.fileSize) }.reduce(0, +)
-        let progress = Progress("copying into \(outDir)", total: total, unit: "B", quiet: quiet || total < 1 << 24)
-        progress.countsBytes = true
+        let progress: Progress? = quiet || total < 1 << 24 ? nil : Progress("copying into \(outDir)", total: total, unit: "B")
+        progress?.countsBytes = true
         for f in files {
             guard let src = local[f] else { continue }
             let dest = outDir + "/" + f
             try HubFileSystem.createDirectory(HubFileSystem.dirname(dest))
             try HubFileSystem.copyFile(src, to: dest, progress: progress)
         }
-        progress.finish()
+        progress?.finish()
     }
 
     /// The files of an earlier fetch of the same commit, when they are all still there.
