@@ -37,6 +37,7 @@ public final class DatasetFetcher {
         guard !plan.files.isEmpty else {
             throw EmbedError("\(plan.label): no data files for split '\(split)'")
         }
+        if output != "-" { try HubFileSystem.createDirectory(HubFileSystem.dirname(output)) }
         let writer = try JSONLWriter(path: output, threads: 1)
         let progress: Progress? = quiet ? nil : Progress("\(plan.label) [\(split)]", total: maxRows, unit: "rows")
         var written = 0
@@ -87,7 +88,7 @@ public final class DatasetFetcher {
     /// Whether `repo` names something on this machine rather than a hub repository.
     static func isLocal(_ repo: String) -> Bool {
         HubFileSystem.exists(repo) || repo.hasPrefix("/") || repo.hasPrefix("./") || repo.hasPrefix("../")
-            || repo.hasPrefix("~") || !HubRepo.isValidID(repo)
+            || repo.hasPrefix("~") || !HubRepo.isValidID(repo) || DatasetFiles.isDataFile(repo)
     }
 
     func planSources(repo: String, split: String, config: String?, revision: String) throws -> Plan {

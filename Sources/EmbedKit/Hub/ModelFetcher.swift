@@ -97,7 +97,13 @@ public final class ModelFetcher {
         guard let client else { throw EmbedError("\(repo): not a local folder, and no hub client to fetch it") }
         let hubRepo = HubRepo(repo, kind: .model)
         let snapshot = try client.snapshot(hubRepo, revision: revision)
-        var files = try ModelFetcher.selectFiles(snapshot.paths)
+        var files: [String]
+        do {
+            files = try ModelFetcher.selectFiles(snapshot.paths)
+        } catch let e as EmbedError {
+            let whence = snapshot.fromCache ? " in the cache \(client.cache.root) (offline, only cached files are known)" : ""
+            throw EmbedError("\(repo)@\(revision)\(whence): \(e.message)")
+        }
         if !force, let done = upToDate(outDir, repo: repo, commit: snapshot.commit) {
             log("\(outDir): already holds \(repo)@\(snapshot.commit.prefix(12)); nothing to do (--force fetches again)")
             return ModelFetchResult(directory: outDir, files: done, repo: repo, revision: revision, commit: snapshot.commit, upToDate: true)
