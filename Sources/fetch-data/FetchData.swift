@@ -5,11 +5,150 @@ import EmbedKit
 struct FetchData: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch-data",
-        abstract: "Not built yet.",
-        version: EmbedKitVersion.string
-    )
+        abstract: "Fetch a model or a dataset split from the Hugging Face hub (or a local folder).",
+        discussion: """
+            Talks to the hub as huggingface_hub does and shares its cache, so files either one \
+            downloaded are reused by the other. Environment: HF_ENDPOINT, HF_TOKEN (private and \
+            gated repos), HF_HUB_OFFLINE=1 (use the cache only), HF_HOME / HF_HUB_CACHE (the cache, \
+            default ~/.cache/huggingface/hub).
 
-    func run() throws {
-        throw EmbedError("fetch-data: not implemented yet")
+            Examples:
+              fetch-data model ltg/norbert3-base --out models/base/norbert3-base
+              fetch-data dataset Fremtind/all-nli-norwegian --split train --out data/train.jsonl.zst \\
+                  --columns anchor,positive,negative --max-rows 100000
+              HF_HUB_OFFLINE=1 fetch-data model sentence-transformers/all-MiniLM-L6-v2 --out models/minilm
+            """,
+        version: EmbedKitVersion.string,
+        subcommands: [Model.self, Dataset.self]
+    )
+}
+
+/// Options every subcommand shares: where the hub and the cache are.
+struct HubOptions: ParsableArguments {
+    @Option(help: "Hub URL (default: $HF_ENDPOINT, else https://huggingface.co).")
+    var endpoint: String?
+
+    @Option(name: .customLong("cache-dir"), help: "Hugging Face cache folder (default: $HF_HUB_CACHE, else $HF_HOME/hub).")
+    var cacheDir: String?
+
+    @Flag(help: "Use only the cache, as HF_HUB_OFFLINE=1 does.")
+    var offline = false
+
+    @Flag(help: "No progress bars.")
+    var quiet = false
+
+    func client() throws -> HubClient {
+        let c = try HubClient(endpoint: endpoint, offline: offline ? true : nil, cacheDir: cacheDir)
+        c.quiet = quiet
+        return c
+    }
+}
+
+/// Runs a subcommand's body, printing an `EmbedError` as `error: …` and exiting 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as EmbedError {
+        writeStderr("error: \(e.message)\n")
+        throw ExitCode(1)
+    }
+}
+
+extension FetchData {
+    struct Model: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch the files a model needs into a folder.",
+            discussion: """
+                Downloads config.json, the weights (model.safetensors, else pytorch_model.bin), the \
+                tokenizer files, sentence-transformers files (modules.json, \
+                sentence_bert_config.json, 1_Pooling/config.json, …) and custom modeling code \
+                (*.py), and writes fetch-info.json with the repo, revision and resolved commit. \
+                A local folder is accepted in place of a repo id (its files are copied). A fetch of \
+                the commit the folder already holds does nothing.
+
+                Examples:
+                  fetch-data model ltg/norbert3-base --out models/base/norbert3-base
+                  fetch-data model sentence-transformers/all-MiniLM-L6-v2 --revision main --out models/minilm
+                  fetch-data model ./my-model --out models/base/my-model
+                """
+        )
+
+        @Argument(help: "A hub model id (org/name) or a local folder.")
+        var repo: String
+
+        @Option(help: "Output folder.")
+        var out: String
+
+        @Option(help: "Branch, tag or commit.")
+        var revision = "main"
+
+        @Flag(help: "Download again, ignoring the cache and an up-to-date output.")
+        var force = false
+
+        @OptionGroup var hub: HubOptions
+
+        func run() throws {
+            try reportingErrors {
+                let fetcher = ModelFetcher(client: try hub.client(), force: force)
+                fetcher.quiet = hub.quiet
+                let result = try fetcher.fetch(repo: repo, revision: revision, to: out)
+                let what = result.commit.map { "\(result.repo)@\($0)" } ?? result.repo
+                log("\(result.directory): \(result.files.count) files of \(what)\(result.upToDate ? " (up to date)" : "")")
+            }
+        }
+    }
+
+    struct Dataset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a dataset split to zstd JSON Lines.",
+            discussion: """
+                Finds the split's files in the hub repository (its README configs, or the usual \
+                names: data/train-00000-of-00001.parquet, train.jsonl, …; else the hub's Parquet \
+                conversion, refs/convert/parquet), reads Parquet, JSON Lines (plain, .gz, .zst) and \
+                CSV, and writes one JSON object per row. A local folder (holding {split}.jsonl, \
+                {split}.jsonl.zst, {split}.parquet or {split}.csv) or a local file is accepted in \
+                place of a repo id. The output is zstd-compressed when it ends in .zst; `-` is stdout.
+
+                Examples:
+                  fetch-data dataset Fremtind/all-nli-norwegian --split train --out data/train.jsonl.zst \\
+                      --columns anchor,positive,negative
+                  fetch-data dataset sentence-transformers/all-nli --config triplet --split dev --out - --max-rows 5
+                  fetch-data dataset ../shared/data --split nb-nn-test --out data/test.jsonl.zst
+                """
+        )
+
+        @Argument(help: "A hub dataset id (org/name), a local folder or a local data file.")
+        var repo: String
+
+        @Option(help: "Split name (train, validation, test, …).")
+        var split: String
+
+        @Option(help: "Output file (.jsonl.zst for zstd), or - for stdout.")
+        var out: String
+
+        @Option(help: "Columns to keep, comma-separated, in output order (default: all).")
+        var columns: String?
+
+        @Option(name: .customLong("max-rows"), help: "Stop after this many rows.")
+        var maxRows: Int?
+
+        @Option(help: "Dataset configuration (subset) name.")
+        var config: String?
+
+        @Option(help: "Branch, tag or commit.")
+        var revision = "main"
+
+        @OptionGroup var hub: HubOptions
+
+        func run() throws {
+            try reportingErrors {
+                let fetcher = DatasetFetcher(client: try hub.client())
+                fetcher.quiet = hub.quiet
+                let cols = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } }
+                let result = try fetcher.fetch(
+                    repo: repo, split: split, columns: cols, maxRows: maxRows, config: config, revision: revision, to: out)
+                log("\(out == "-" ? "stdout" : out): \(result.rows) rows, columns \(result.columns.joined(separator: ", "))")
+            }
+        }
     }
 }
