@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbedKit
+import Foundation
 
 @main
 struct Train: ParsableCommand {
@@ -32,6 +33,15 @@ struct Train: ParsableCommand {
                   Continue from a given checkpoint.
               cat my.yaml | train --config - --check
                   Read the config from standard input.
+              train --print-make-vars
+                  The paths every stage uses for this config (the Makefile reads them).
+
+            Inputs (made by fetch-data and tokenize; see the Makefile): the base model in \
+            models/base/<model>/ and the tokenized splits in data/<dataset>/<model>/. Outputs in \
+            training.output_dir: checkpoint-N/ folders, the final model (loadable with \
+            SentenceTransformer(output_dir)), logs/metrics.jsonl and TensorBoard event files in \
+            logging_dir. Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits \
+            with status 130 or 143; --resume continues exactly where it stopped.
             """,
         version: EmbedKitVersion.string
     )
@@ -55,6 +65,26 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Only validate the configuration and print its key parameters, then exit.")
     var check = false
 
+    @Option(name: .customLong("model-dir"), help: ArgumentHelp(
+        "The base model folder (default: models/base/<model>, where fetch-data puts model.name).", valueName: "dir"))
+    var modelDir: String?
+
+    @Option(name: .customLong("train-tokens"), help: ArgumentHelp(
+        "The tokenized training split (default: data/<dataset>/<model>/<train_split>.tokens.safetensors).", valueName: "file"))
+    var trainTokens: String?
+
+    @Option(name: .customLong("eval-tokens"), help: ArgumentHelp(
+        "The tokenized evaluation split (default: data/<dataset>/<model>/<eval_split>.tokens.safetensors, if it exists; 'none' to skip evaluation).",
+        valueName: "file"))
+    var evalTokens: String?
+
+    @Option(name: .customLong("stop-after"), help: ArgumentHelp(
+        "Stop after this many optimizer steps in all (with a checkpoint), to continue later with --resume.", valueName: "steps"))
+    var stopAfter: Int?
+
+    @Flag(name: .customLong("print-make-vars"), help: "Print the pipeline's paths for this config as Makefile variables, then exit.")
+    var printMakeVars = false
+
     /// Gives a bare `--resume` its implicit value before swift-argument-parser sees the arguments.
     static func main() {
         main(TrainOptions.normalizeArguments(Array(CommandLine.arguments.dropFirst())))
@@ -74,8 +104,42 @@ struct Train: ParsableCommand {
             print(options.summary())
             return
         }
+        let paths = PipelinePaths(config: options.config)
+        if printMakeVars {
+            print(paths.makeVariables(config: options.config), terminator: "")
+            return
+        }
         writeStderr(options.summary() + "\n")
-        writeStderr("error: training is not implemented yet: the configuration above is valid, but this build has no trainer (use --check to only validate)\n")
-        throw ExitCode.failure
+        do {
+            let result = try train(options, paths: paths)
+            if result.interrupted && Trainer.stopRequest.isSet {
+                throw ExitCode(Trainer.stopRequest.signalName == "SIGTERM" ? 143 : 130)
+            }
+        } catch let error as EmbedError {
+            writeStderr("error: \(error.message)\n")
+            throw ExitCode.failure
+        }
+    }
+
+    func train(_ options: TrainOptions, paths: PipelinePaths) throws -> TrainingResult {
+        let d = options.config.dataset
+        let trainPath = trainTokens ?? paths.tokens(d.trainSplit)
+        let train = try TokenizedFile(path: trainPath)
+        var eval: TokenizedFile? = nil
+        var evalPath: String? = nil
+        switch evalTokens {
+        case "none": break
+        case .some(let p): evalPath = p
+        case nil:
+            let p = paths.tokens(d.evalSplit)
+            if FileManager.default.fileExists(atPath: p) { evalPath = p } else { log("No \(p): training without evaluation") }
+        }
+        if let evalPath { eval = try TokenizedFile(path: evalPath) }
+        let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPath,
+                                    eval: eval, evalSource: evalPath)
+        let trainer = try Trainer(options: options, inputs: inputs)
+        trainer.stopAfterStep = stopAfter
+        Trainer.stopRequest.installHandlers()
+        return try trainer.run()
     }
 }

@@ -6,6 +6,7 @@ public final class BertEncoder: TransformerEncoder {
     public let parameters: ParameterSet
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { config.maxSequenceLength }
+    public var vocabularySize: Int { config.vocabSize }
 
     /// Pointers to one layer's parameters (values) or gradients, resolved once.
     struct LayerTensors {

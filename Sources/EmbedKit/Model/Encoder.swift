@@ -52,6 +52,8 @@ public protocol TransformerEncoder: AnyObject {
     var parameters: ParameterSet { get }
     /// The longest sequence the model accepts (position table size).
     var maxPositions: Int { get }
+    /// Token ids must be below this.
+    var vocabularySize: Int { get }
     /// Runs the encoder; returns the last hidden states [T, hiddenSize], valid until the next forward.
     /// `dropout` nil means evaluation mode. Activations are kept for `backward`.
     func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float>

@@ -68,6 +68,7 @@ public final class NorbertEncoder: TransformerEncoder {
     public let parameters: ParameterSet
     public var hiddenSize: Int { config.hiddenSize }
     public var maxPositions: Int { buckets.maxLength }
+    public var vocabularySize: Int { config.vocabSize }
     /// The bucket table: computed from the config, or the checkpoint's stored `position_indices`.
     public var buckets: RelativeBuckets
 

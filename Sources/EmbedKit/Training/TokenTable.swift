@@ -39,12 +39,20 @@ public final class InMemoryTokenTable: TokenTable {
 }
 
 extension TokenTable {
-    /// Fails unless every sequence of the first `rows` rows fits the model (its position table, or
-    /// the tokens were made for a longer limit than the model takes).
-    public func checkLengths(columns: [String], rows n: Int, maxLength: Int, source: String) throws {
+    /// Fails unless every sequence of the first `rows` rows fits the model: no longer than
+    /// `maxLength` (else the tokens were made for a longer limit) and every id inside the vocabulary
+    /// (else they were made with another model's tokenizer — and would read outside the embeddings).
+    public func validate(columns: [String], rows n: Int, maxLength: Int, vocabularySize: Int, source: String) throws {
         for c in columns {
-            for r in 0..<n where ids(column: c, row: r).count > maxLength {
-                throw EmbedError("\(source): row \(r + 1) of '\(c)' has \(ids(column: c, row: r).count) tokens, more than the model's \(maxLength); tokenize again with --max-seq-length \(maxLength) or less")
+            for r in 0..<n {
+                let s = ids(column: c, row: r)
+                if s.count > maxLength {
+                    throw EmbedError("\(source): row \(r + 1) of '\(c)' has \(s.count) tokens, more than the model's \(maxLength); tokenize again with --max-seq-length \(maxLength)")
+                }
+                if s.isEmpty { throw EmbedError("\(source): row \(r + 1) of '\(c)' has no tokens") }
+                if let bad = s.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+                    throw EmbedError("\(source): row \(r + 1) of '\(c)' has token id \(bad), outside the model's vocabulary of \(vocabularySize): tokenized for another model?")
+                }
             }
         }
     }

@@ -83,7 +83,8 @@ public final class Trainer {
         rows = min(d.maxTrainSamples ?? inputs.train.rows, inputs.train.rows)
         guard rows > 0 else { throw EmbedError("\(inputs.trainSource): no training rows") }
         // Tokens longer than max_seq_length mean the tokens file was made for another length.
-        try inputs.train.checkLengths(columns: columns, rows: rows, maxLength: model.maxSeqLength, source: inputs.trainSource)
+        try inputs.train.validate(columns: columns, rows: rows, maxLength: model.maxSeqLength,
+            vocabularySize: model.encoder.vocabularySize, source: inputs.trainSource)
         batchesPerEpoch = (rows + t.perDeviceTrainBatchSize - 1) / t.perDeviceTrainBatchSize
         stepsPerEpoch = max(1, (batchesPerEpoch + t.gradientAccumulationSteps - 1) / t.gradientAccumulationSteps)
         let maxSteps = t.maxSteps > 0 ? t.maxSteps : Int((t.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
@@ -246,7 +247,8 @@ public final class Trainer {
         guard let eval = inputs.eval else { return nil }
         let t = config.training
         let n = min(config.dataset.maxEvalSamples ?? eval.rows, eval.rows)
-        try eval.checkLengths(columns: columns, rows: n, maxLength: model.maxSeqLength, source: inputs.evalSource ?? "eval data")
+        try eval.validate(columns: columns, rows: n, maxLength: model.maxSeqLength,
+            vocabularySize: model.encoder.vocabularySize, source: inputs.evalSource ?? "eval data")
         let embeddings = columns.map { c in
             model.embedAll(count: n, batchSize: t.perDeviceEvalBatchSize) { eval.ids(column: c, row: $0) }
         }

@@ -12,6 +12,16 @@ public struct TripletMetrics: Sendable, Equatable {
 
     public var max: Double { Swift.max(cosine, dot, euclidean, manhattan) }
 
+    /// The metrics over both sets of triplets (count-weighted).
+    public func merged(with o: TripletMetrics) -> TripletMetrics {
+        let n = count + o.count
+        guard n > 0 else { return self }
+        // Accuracies are hit counts over triplet counts: recover the counts exactly, then divide.
+        func mix(_ a: Double, _ b: Double) -> Double { ((a * Double(count)).rounded() + (b * Double(o.count)).rounded()) / Double(n) }
+        return TripletMetrics(cosine: mix(cosine, o.cosine), dot: mix(dot, o.dot), euclidean: mix(euclidean, o.euclidean),
+                              manhattan: mix(manhattan, o.manhattan), count: n)
+    }
+
     /// As the evaluator names them (`cosine_accuracy`, …), in its order.
     public var named: [(String, Double)] {
         [("cosine_accuracy", cosine), ("dot_accuracy", dot), ("euclidean_accuracy", euclidean),
@@ -35,7 +45,8 @@ public enum TripletEvaluator {
         try table.require(columns: columns, source: "evaluation data")
         let n = Swift.min(limit ?? table.rows, table.rows)
         guard n > 0 else { throw EmbedError("evaluation data has no rows") }
-        try table.checkLengths(columns: columns, rows: n, maxLength: model.encoder.maxPositions, source: "evaluation data")
+        try table.validate(columns: columns, rows: n, maxLength: model.encoder.maxPositions,
+            vocabularySize: model.encoder.vocabularySize, source: "evaluation data")
         var emb: [[Float]] = []
         for c in columns {
             emb.append(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) })
