@@ -789,14 +789,71 @@ def write_small_model_fixtures(train_texts, texts):
 
 
 # ----------------------------------------------------------------------------------------------
+# Benchmark
+# ----------------------------------------------------------------------------------------------
+
+def cmd_bench(args):
+    """`tokenize` (release build, --threads as given) against `tokenizers` encoding in one thread,
+    on the same 100K sentences; the ids must be identical."""
+    import tempfile
+    from safetensors.numpy import load_file
+
+    texts = []
+    for name in TRIPLET_FILES:
+        for line in zstd_lines(os.path.join(SHARED, "data", name + ".jsonl.zst")):
+            if line.strip():
+                row = json.loads(line)
+                texts += [row[c] for c in TRIPLET_COLUMNS]
+    texts = texts[:args.sentences]
+    tmp = tempfile.mkdtemp()
+    inp = os.path.join(tmp, "sentences.jsonl")
+    with open(inp, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+    toks = reference_tokenizers()
+    folders = {"minilm": "all-MiniLM-L6-v2", "e5": "multilingual-e5-small", "ltg": "ltg-style-norwegian",
+               "norbert1-default": "norbert1-cased"}
+    print(f"{len(texts)} sentences, max length {args.max_seq_length}; tokenize --threads {args.threads}")
+    print(f"{'tokenizer':18} {'tokenizers 1 thread':>20} {'tokenize (wall)':>16} {'ratio':>7}  ids")
+    for name, folder in folders.items():
+        tok = toks[name]
+        tok.enable_truncation(args.max_seq_length)
+        stripped = [t.strip() for t in texts]
+        t0 = time.perf_counter()
+        want = [tok.encode(t).ids for t in stripped]
+        py_rate = len(texts) / (time.perf_counter() - t0)
+        tok.no_truncation()
+        out = os.path.join(tmp, name + ".safetensors")
+        cmd = [args.binary, "--model", os.path.join(SHARED, "tokenizers", folder), "--columns", "text",
+               "--max-seq-length", str(args.max_seq_length), "--threads", str(args.threads), "--quiet", "-o", out, inp]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        swift_rate = len(texts) / (time.perf_counter() - t0)
+        tensors = load_file(out)
+        ids, offsets = tensors["text.input_ids"], tensors["text.offsets"]
+        same = len(offsets) == len(want) + 1 and all(
+            ids[offsets[k]:offsets[k + 1]].tolist() == w for k, w in enumerate(want))
+        print(f"{name:18} {py_rate:>16.0f} s/s {swift_rate:>12.0f} s/s {swift_rate / py_rate:>6.1f}x  "
+              f"{'identical' if same else 'DIFFERENT'}")
+        if not same:
+            sys.exit(1)
+
+
+# ----------------------------------------------------------------------------------------------
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("tables", help="write Sources/EmbedKit/Tokenizer/UnicodeTables.swift")
     sub.add_parser("fixtures", help="write Tests/EmbedKitTests/Fixtures/tokenizer/")
+    bench = sub.add_parser("bench", help="compare the tokenize tool with tokenizers (one thread)")
+    bench.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "tokenize"),
+                       help="the tokenize executable (build it with: swift build -c release)")
+    bench.add_argument("--sentences", type=int, default=100_000)
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--max-seq-length", type=int, default=512)
     args = parser.parse_args()
-    {"tables": cmd_tables, "fixtures": cmd_fixtures}[args.command](args)
+    {"tables": cmd_tables, "fixtures": cmd_fixtures, "bench": cmd_bench}[args.command](args)
 
 
 if __name__ == "__main__":

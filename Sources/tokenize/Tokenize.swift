@@ -17,9 +17,11 @@ struct Tokenize: ParsableCommand {
             else tokenizer_config.json model_max_length / config.json max_position_embeddings, else 512.
 
             Examples:
-              tokenize --model models/MiniLM -o train.tokens.safetensors data/nb-nn-train.jsonl.zst
-              zstd -dc data/train.jsonl.zst | tokenize --model models/norbert3 --max-seq-length 128 -o out.safetensors
-              tokenize --model models/e5 --text --threads 2 -o ud.safetensors sentences.txt
+              tokenize --model models/minilm -o train.tok data/train.jsonl.zst
+              zstd -dc train.jsonl.zst | tokenize --model models/norbert3 \\
+                --max-seq-length 128 -o train.tok
+              tokenize --model models/e5 --text -o ud.tok sentences.txt
+              tokenize --model models/minilm --columns query,passage -o - in.jsonl
             """,
         version: EmbedKitVersion.string
     )
@@ -27,8 +29,8 @@ struct Tokenize: ParsableCommand {
     @Option(name: .long, help: "Model folder with tokenizer.json, or vocab.txt (+ tokenizer_config.json).")
     var model: String
 
-    @Option(name: .long, help: "Comma-separated JSONL columns to tokenize.")
-    var columns: String = "anchor,positive,negative"
+    @Option(name: .long, help: "Comma-separated JSONL columns to tokenize (default: anchor,positive,negative).")
+    var columns: String?
 
     @Flag(name: .long, help: "Input is plain text, one text per line (column 'text').")
     var text = false
@@ -51,11 +53,14 @@ struct Tokenize: ParsableCommand {
     func validate() throws {
         if let maxSeqLength, maxSeqLength < 1 { throw ValidationError("--max-seq-length must be positive") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if text, columns != nil { throw ValidationError("--text reads plain lines; it takes no --columns") }
     }
 
     func run() throws {
         var options = TokenizeOptions(modelDirectory: model)
-        options.columns = columns.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        if let columns {
+            options.columns = columns.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        }
         options.textLines = text
         options.maxSeqLength = maxSeqLength
         options.threads = threads

@@ -50,6 +50,9 @@ public final class TokenizedFile: @unchecked Sendable {
         var offsets: [[Int64]] = []
         var copies: [UnsafeMutablePointer<Int32>] = []
         var index: [String: Int] = [:]
+        // Copies made before a validation error are freed with it.
+        var succeeded = false
+        defer { if !succeeded { for p in copies { p.deallocate() } } }
         for (k, name) in names.enumerated() {
             guard index[name] == nil else { throw EmbedError("\(path): column '\(name)' is listed twice") }
             index[name] = k
@@ -110,6 +113,7 @@ public final class TokenizedFile: @unchecked Sendable {
         columnOffsets = offsets
         columnIndex = index
         ownedCopies = copies
+        succeeded = true
     }
 
     deinit { for p in ownedCopies { p.deallocate() } }

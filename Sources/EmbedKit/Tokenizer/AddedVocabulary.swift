@@ -124,10 +124,10 @@ final class AddedVocabulary: @unchecked Sendable {
             var bestEnd = i
             var j = i
             while j < end {
-                node = trie.child(node, text[j])
-                if node == 0 { break }
+                let (next, v) = trie.step(node, text[j])
+                if next == 0 { break }
+                node = next
                 j += 1
-                let v = trie.value(node)
                 if v >= 0 {
                     best = Int(v)
                     bestEnd = j

@@ -57,11 +57,9 @@ struct VocabularyEntries {
     }
 
     func trie() -> (ScalarTrie, distinct: Int, idLimit: Int) {
-        let trie = ScalarTrie(expectedNodes: tokens.count * 4)
+        let trie = ScalarTrie(expectedEdges: tokens.count)
         for (t, id) in zip(tokens, ids) { trie.insert(t, id: id) }
-        var distinct = Set<[UInt32]>()
-        for t in tokens { distinct.insert(t) }
-        return (trie, distinct.count, Int(ids.max() ?? -1) + 1)
+        return (trie, trie.tokenCount, Int(ids.max() ?? -1) + 1)
     }
 }
 
@@ -107,10 +105,10 @@ final class WordPieceModel: @unchecked Sendable {
             var bestEnd = start
             var j = start
             while j < n {
-                node = vocab.child(node, word[j])
-                if node == 0 { break }
+                let (next, v) = vocab.step(node, word[j])
+                if next == 0 { break }
+                node = next
                 j += 1
-                let v = vocab.value(node)
                 if v >= 0 {
                     best = v
                     bestEnd = j
@@ -168,7 +166,7 @@ final class UnigramModel: @unchecked Sendable {
         if let unkId, unkId < 0 || unkId >= tokens.count {
             throw EmbedError("Unigram: unk_id \(unkId) is outside the vocabulary of \(tokens.count)")
         }
-        let trie = ScalarTrie(expectedNodes: tokens.count * 3)
+        let trie = ScalarTrie(expectedEdges: tokens.count * 2)
         for (k, t) in tokens.enumerated() { trie.insert(t, id: Int32(k)) }
         vocab = trie
         self.scores = scores
@@ -207,10 +205,10 @@ final class UnigramModel: @unchecked Sendable {
             var hasSingle = false
             var j = start
             while j < n {
-                node = vocab.child(node, text[j])
-                if node == 0 { break }
+                let (next, id) = vocab.step(node, text[j])
+                if next == 0 { break }
+                node = next
                 j += 1
-                let id = vocab.value(node)
                 guard id >= 0 else { continue }
                 let candidate = scorePtr[Int(id)] + base
                 if starts[j] < 0 || candidate > score[j] {
@@ -230,23 +228,24 @@ final class UnigramModel: @unchecked Sendable {
                 }
             }
         }
-        // Walk back, collecting (start, id) from the end; then emit in order, fusing unknowns.
-        s.starts.count = n + 1
-        var path: [(Int, Int, Int32)] = []
+        // Walk back, collecting the best path's tokens from the end; then emit them in order,
+        // fusing adjacent unknowns.
+        s.path.removeAll()
         var end = n
         while end > 0 {
             let st = Int(starts[end])
-            path.append((st, end, ids[end]))
+            s.path.append(Piece(start: Int32(st), end: Int32(end), id: ids[end], atTextStart: false))
             end = st
         }
-        var k = path.count - 1
+        var k = s.path.count - 1
         while k >= 0 {
-            let (st, e, id) = path[k]
+            let p = s.path[k]
+            let st = Int(p.start), id = p.id
             if let unkId, id == unkId {
-                var fusedEnd = e
-                while k - 1 >= 0, path[k - 1].2 == unkId {
+                var fusedEnd = Int(p.end)
+                while k - 1 >= 0, s.path[k - 1].id == unkId {
                     k -= 1
-                    fusedEnd = path[k].1
+                    fusedEnd = Int(s.path[k].end)
                 }
                 emitPiece(UnsafeBufferPointer(rebasing: text[st..<fusedEnd]), s)
             } else if id < 0 {

@@ -56,14 +56,14 @@ final class EncodeScratch {
     var modelIds = ScratchBuffer<Int32>(capacity: 256)
     var scores = ScratchBuffer<Double>(capacity: 256)
     var starts = ScratchBuffer<Int32>(capacity: 256)
-    var utf8 = ScratchBuffer<UInt8>(capacity: 256)
+    var path = ScratchBuffer<Piece>(capacity: 64)
 
     init() {}
 
     deinit {
         input.free(); arena.free(); normA.free(); normB.free(); normTmp.free()
         pieces.free(); piecesOut.free(); segments.free(); matches.free(); ids.free(); modelIds.free()
-        scores.free(); starts.free(); utf8.free()
+        scores.free(); starts.free(); path.free()
     }
 }
 

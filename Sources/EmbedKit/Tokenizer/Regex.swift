@@ -210,6 +210,37 @@ indirect enum RegexNode: Sendable {
         }
     }
 
+    /// The shortest and longest match lengths (nil longest: unbounded).
+    var lengthRange: (min: Int, max: Int?) {
+        switch self {
+        case .char, .set, .any: return (1, 1)
+        case .sequence(let nodes):
+            var lo = 0
+            var hi: Int? = 0
+            for n in nodes {
+                let r = n.lengthRange
+                lo += r.min
+                hi = hi.flatMap { h in r.max.map { h + $0 } }
+            }
+            return (lo, hi)
+        case .alternation(let nodes):
+            var lo = Int.max
+            var hi: Int? = 0
+            for n in nodes {
+                let r = n.lengthRange
+                lo = Swift.min(lo, r.min)
+                hi = hi.flatMap { h in r.max.map { Swift.max(h, $0) } }
+            }
+            return (nodes.isEmpty ? 0 : lo, hi)
+        case .repetition(let body, let min, let max, _):
+            let r = body.lengthRange
+            let hi: Int? = max == Int.max ? (r.max == 0 ? 0 : nil) : r.max.map { $0 * max }
+            return (r.min * min, hi)
+        case .atomic(let body): return body.lengthRange
+        default: return (0, 0)
+        }
+    }
+
     /// A repetition of one scalar test, matched by a loop rather than recursion.
     var singleScalarTest: Bool {
         switch self {
@@ -292,9 +323,12 @@ struct RegexMatcher {
             let found = match(body, i, { _ in true })
             return found != negative && k(i)
         case .lookbehind(let body, let negative):
+            // The body's length is bounded (checked when parsing): try only the starts it allows.
+            let range = body.lengthRange
             var found = false
-            var j = i
-            while j >= 0, !found {
+            var j = i - range.min
+            let lowest = max(0, i - (range.max ?? i))
+            while j >= lowest, !found {
                 found = match(body, j, { e in e == i })
                 j -= 1
             }
@@ -498,8 +532,13 @@ struct RegexParser {
             if eat("!") { return .lookahead(try closeGroup(try alternation()), negative: true) }
             if eat(">") { return .atomic(try closeGroup(try alternation())) }
             if eat("<") {
-                if eat("=") { return .lookbehind(try closeGroup(try alternation()), negative: false) }
-                if eat("!") { return .lookbehind(try closeGroup(try alternation()), negative: true) }
+                if let c = peek(), c == 0x3D || c == 0x21 {  // (?<= or (?<!
+                    i += 1
+                    let body = try closeGroup(try alternation())
+                    // As in Oniguruma, a look-behind must have a bounded length.
+                    guard body.lengthRange.max != nil else { throw fail("invalid pattern in look-behind (unbounded length)") }
+                    return .lookbehind(body, negative: c == 0x21)
+                }
                 // Named group: (?<name>...)
                 while let c = peek(), c != 0x3E { i += 1 }
                 guard eat(">") else { throw fail("unterminated group name") }

@@ -120,7 +120,7 @@ public enum TokenizeJob {
         writer.metadata["pad_token_id"] = String(tokenizer.padTokenId)
         try writer.write(to: options.output)
         let tokens = Int(totals.reduce(0, +))
-        progress.finish(note: "\(tokens) tokens")
+        if !options.quiet { progress.finish(note: "\(tokens) tokens") }
         return TokenizeSummary(rows: rows, texts: rows * columns.count, tokens: tokens, seconds: progress.elapsed,
                                maxSeqLength: maxLength)
     }

@@ -17,6 +17,8 @@ public final class Tokenizer: @unchecked Sendable {
     let postProcessor: PostProcessorStep?
     /// Where it was loaded from (for messages and the tokens file's metadata).
     public let source: String
+    /// Working memory reused across `encode` calls (one per concurrent caller).
+    private let scratchPool = ScratchPool()
     public let padTokenId: Int32
     /// One more than the largest token id (model vocabulary and added tokens): the embedding
     /// matrix needs at least this many rows.
@@ -69,9 +71,28 @@ public final class Tokenizer: @unchecked Sendable {
     /// `encode` with the stripping and the special tokens optional (the `tokenizers` library's
     /// own `encode` neither strips nor, with `add_special_tokens=False`, adds them).
     public func encode(_ text: String, maxLength: Int?, stripText: Bool, addSpecialTokens: Bool) -> [Int32] {
-        let s = EncodeScratch()
+        let s = scratchPool.take()
+        defer { scratchPool.give(s) }
         loadInput(text, into: s)
         return encodeInput(s, maxLength: maxLength, stripText: stripText, addSpecialTokens: addSpecialTokens)
+    }
+
+    /// `encode` for many texts on `threads` threads (each takes a contiguous share); the result
+    /// is in input order and does not depend on the thread count.
+    public func encodeBatch(_ texts: [String], maxLength: Int?, threads: Int = 1) -> [[Int32]] {
+        let n = texts.count
+        let workers = max(1, min(threads, n / 32))
+        let results = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: n)
+        results.initialize(repeating: [])
+        defer { results.deinitialize().deallocate() }
+        let box = UncheckedBox(results)
+        runOnThreads(workers) { k in
+            let s = EncodeScratch()
+            for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                box.value[i] = self.encode(texts[i], maxLength: maxLength, scratch: s)
+            }
+        }
+        return Array(results)
     }
 
     /// Encodes with caller-owned working memory (one per thread), for batch work.
@@ -222,6 +243,27 @@ public final class Tokenizer: @unchecked Sendable {
             return scalarString(Array(s.arena.slice(Int(p.start), Int(p.end))))
         }
     }
+}
+
+/// Idle `EncodeScratch`es: a call takes one (or makes one) and gives it back, so repeated
+/// `encode` calls do not allocate their working memory each time.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = Mutex()
+    private var idle: [EncodeScratch] = []
+
+    func take() -> EncodeScratch {
+        lock.withLock { idle.popLast() } ?? EncodeScratch()
+    }
+
+    func give(_ s: EncodeScratch) {
+        lock.withLock { if idle.count < 16 { idle.append(s) } }
+    }
+}
+
+/// Hands a buffer whose disjoint parts several threads write to across the Sendable boundary.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 func scalarString(_ scalars: [UInt32]) -> String {

@@ -101,6 +101,19 @@ struct TokenizerLoadingTests {
         #expect(t.encode("\u{e9} e\u{301} e", maxLength: nil) == [1, 2, 0])
     }
 
+    @Test("vocabulary size and padding id of the shared tokenizers", .enabled(if: TestPaths.hasShared("tokenizers")))
+    func sizesAndPadding() throws {
+        let expected: [(String, Int, Int32)] = [
+            ("minilm", 30522, 0), ("e5", 250_002, 1), ("ltg", 8000, 3), ("norbert1-default", 32922, 0),
+        ]
+        for (name, size, pad) in expected {
+            let t = try TokenizerFixtures.tokenizer(name)
+            #expect(t.vocabSize == size, "\(name)")
+            #expect(t.padTokenId == pad, "\(name)")
+            #expect(t.specialTokenCount == 2, "\(name)")
+        }
+    }
+
     @Test("encode is safe to call from many threads at once", .enabled(if: TestPaths.hasShared("tokenizers")))
     func concurrentEncode() async throws {
         let t = try Tokenizer.load(directory: TestPaths.sharedFile("tokenizers/multilingual-e5-small"))
@@ -117,5 +130,7 @@ struct TokenizerLoadingTests {
             return all
         }
         #expect(results.allSatisfy { $0 })
+        #expect(t.encodeBatch(texts, maxLength: 16, threads: 3) == texts.map { t.encode($0, maxLength: 16) })
+        #expect(t.encodeBatch([], maxLength: nil, threads: 2).isEmpty)
     }
 }
