@@ -697,6 +697,11 @@ def component_configs():
         {"type": "Split", "pattern": {"Regex": "\\b"}, "behavior": "Isolated", "invert": False},
         {"type": "Split", "pattern": {"Regex": "(?<=a)b|x*"}, "behavior": "MergedWithNext", "invert": False},
         {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "(?i)[A-C]+|(?i:X)Y|(?i:'S)"}, "behavior": "Isolated", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "\\p{Lu}\\p{Ll}*?|\\p{Nd}+?\\s"}, "behavior": "Isolated", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "(?<![a-z])\\d+|(?>a+)b|x++|[^\\s\\p{L}]{2}"}, "behavior": "Removed", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "\\d{2,3}|[.,;-]|\\x{2581}|\\u00e5"}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "^\\w|\\w$|\\W{2,}|\\S\\z"}, "behavior": "Isolated", "invert": False},
     ]
     pre += [{"type": "Punctuation", "behavior": b} for b in behaviors]
     pre += [{"type": "Split", "pattern": {"Regex": "\\s+|[\\p{P}]"}, "behavior": b, "invert": inv}

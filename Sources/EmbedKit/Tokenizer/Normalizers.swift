@@ -39,7 +39,8 @@ enum NormalizerStep: Sendable {
             u.normalize(src, form: form, into: &out)
             return false
         case .precompiled(let map):
-            return map.apply(src, into: &out)
+            map.apply(src, into: &out)
+            return false
         case .replace(let regex, let content):
             regex.matches(in: src, into: &matches)
             var last = 0

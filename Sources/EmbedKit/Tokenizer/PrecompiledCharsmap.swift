@@ -74,13 +74,14 @@ final class PrecompiledCharsmap: @unchecked Sendable {
         Int((unit >> 10) << ((unit & (1 << 9)) >> 6))
     }
 
-    /// Appends the normalization of `src` to `out`; returns whether the first scalar was deleted.
-    @discardableResult
-    func apply(_ src: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<UInt32>) -> Bool {
+    /// Appends the normalization of `src` to `out`.
+    ///
+    /// (Unlike the filtering normalizers, a deleted first character does not move the text's
+    /// start here: `tokenizers` folds the deletion into the next character's alignment, so
+    /// Metaspace's `prepend_scheme: first` still sees the start.)
+    func apply(_ src: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<UInt32>) {
         var i = 0
         let n = src.count
-        let outStart = out.count
-        var firstRemoved = false
         var utf8: [UInt8] = []
         while i < n {
             // Graphemes: two scalars below U+0300 (other than CR LF) always have a boundary
@@ -89,7 +90,6 @@ final class PrecompiledCharsmap: @unchecked Sendable {
             let a = src[i]
             if i + 1 == n || (a < 0x300 && src[i + 1] < 0x300 && !(a == 0x0D && src[i + 1] == 0x0A)) {
                 appendSingle(a, into: &out, utf8: &utf8)
-                if i == 0, out.count == outStart { firstRemoved = true }
                 i += 1
                 continue
             }
@@ -103,12 +103,10 @@ final class PrecompiledCharsmap: @unchecked Sendable {
             for grapheme in String(run) {
                 let count = grapheme.unicodeScalars.count
                 appendGrapheme(UnsafeBufferPointer(rebasing: src[k..<(k + count)]), into: &out, utf8: &utf8)
-                if k == 0, out.count == outStart { firstRemoved = true }
                 k += count
             }
             i = j
         }
-        return firstRemoved
     }
 
     private func appendSingle(_ c: UInt32, into out: inout ScratchBuffer<UInt32>, utf8: inout [UInt8]) {

@@ -98,12 +98,16 @@ struct RegexCharSet: Sendable {
     var negated = false
     var caseless = false
 
+    /// Under `(?i)` a scalar also matches through its lowercase and, for ASCII, its uppercase
+    /// (the tables hold no general uppercase mapping; case-insensitive classes of non-ASCII
+    /// uppercase letters are the one approximation).
     func contains(_ c: UInt32) -> Bool {
-        if caseless {
-            let f = regexFold(c)
-            if f != c { return rawContains(c) || rawContains(f) }
-        }
-        return rawContains(c)
+        if rawContains(c) { return true }
+        guard caseless else { return false }
+        let f = regexFold(c)
+        if f != c, rawContains(f) { return true }
+        if c &- 0x61 < 26 { return rawContains(c - 0x20) }
+        return false
     }
 
     private func rawContains(_ c: UInt32) -> Bool {
@@ -170,7 +174,11 @@ indirect enum RegexNode: Sendable {
         switch self {
         case .char(let c, let caseless):
             var s = RegexCharSet(ranges: [c...c])
-            s.caseless = caseless
+            if caseless {
+                let f = regexFold(c)
+                s.ranges.append(f...f)
+                s.caseless = true
+            }
             return s
         case .set(let s): return s
         case .sequence(let nodes):

@@ -9,6 +9,18 @@
 /// Text is processed as Unicode scalars with tables probed from the Rust library, never with
 /// Swift `String` comparison (which equates "é" and "e" + U+0301) or Swift's Unicode properties
 /// (a different Unicode version).
+///
+/// Supported: normalizers BertNormalizer, Precompiled, NFC/NFD/NFKC/NFKD, Lowercase,
+/// StripAccents, Replace, Strip, Prepend, ByteLevel, Nmt, Sequence; pre-tokenizers
+/// BertPreTokenizer, ByteLevel, Whitespace, WhitespaceSplit, Metaspace, Punctuation, Digits,
+/// CharDelimiterSplit, Split, Sequence; models WordPiece, Unigram, BPE, WordLevel; post-processors
+/// TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence. Anything else
+/// (UnicodeScripts, BPE dropout, regex back-references…) is a load error naming it.
+///
+/// Known, deliberate differences from `tokenizers`: a `maxLength` below the number of special
+/// tokens yields the special tokens alone (tokenizers' unsigned subtraction wraps and truncates
+/// nothing); offsets are not computed; under `(?i)` a class of non-ASCII uppercase letters does
+/// not match their lowercase forms (no uppercase table).
 public final class Tokenizer: @unchecked Sendable {
     let normalizers: [NormalizerStep]
     let preTokenizers: [PreTokenizerStep]

@@ -91,6 +91,40 @@ struct TokenizerLoadingTests {
         #expect(missing?.message.contains("no tokenizer.json or vocab.txt") == true)
     }
 
+    /// Expected ids from the Python library (tokenizers 0.23): a normalizer that deletes the first
+    /// character moves the text's start for Metaspace's "first" scheme — except Precompiled.
+    @Test("Metaspace prepend_scheme first after leading deletions")
+    func metaspaceFirst() throws {
+        func tokenizer(_ normalizer: String) throws -> Tokenizer {
+            let json = Self.tokenizerJSON("""
+                "normalizer": \(normalizer),
+                "pre_tokenizer": {"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": true},
+                "model": {"type": "WordLevel", "unk_token": "<unk>",
+                          "vocab": {"<unk>": 0, "\u{2581}hello": 1, "hello": 2, "\u{2581}": 3, "\u{2581}yhello": 4}}
+                """)
+            return try Tokenizer.fromTokenizerJSON(Array(json.utf8), source: "test")
+        }
+        var cases: [(String, String, [Int32])] = [
+            ("{\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": false, \"strip_accents\": false, \"lowercase\": false}", "\u{0}hello", [2]),
+            ("{\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": false, \"strip_accents\": false, \"lowercase\": false}", "  hello", [3, 1]),
+            ("{\"type\": \"Strip\", \"strip_left\": true, \"strip_right\": true}", "  hello", [2]),
+            ("{\"type\": \"Nmt\"}", "\u{1}hello", [2]),
+            ("{\"type\": \"StripAccents\"}", "\u{301}hello", [2]),
+            ("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"^x+\"}, \"content\": \"\"}", "xxhello", [2]),
+            ("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"x\"}, \"content\": \"y\"}", "xhello", [4]),
+            ("null", "hello", [1]),
+        ]
+        // Precompiled (e5's charsmap, from the component fixtures) deletes U+0001 yet keeps the start.
+        let components = try TokenizerFixtures.jsonl(TokenizerFixtures.dir + "/components.jsonl.zst")
+        let precompiled = components.first { $0["config"]?["type"]?.string == "Precompiled" }!["config"]!
+        cases.append((precompiled.serialized(), "\u{1}hello", [1]))
+        cases.append((precompiled.serialized(), "\u{200b}hello", [1]))
+        for (normalizer, text, want) in cases {
+            let got = try tokenizer(normalizer).encode(text, maxLength: nil, stripText: false, addSpecialTokens: false)
+            #expect(got == want, "\(normalizer) on \(TokenizerFixtures.show(text))")
+        }
+    }
+
     @Test("tokenizer.json vocabulary keys are compared as bytes")
     func byteExactJSONVocabulary() throws {
         let json = Self.tokenizerJSON("""
