@@ -9,7 +9,7 @@ enum UnicodeTables {
     static let categoryNames: [String] = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Co", "Cn", "Cs"]
 
     /// `first,last,flags` runs: bit 0 Rust whitespace, 1 punctuation, 2 removed by clean_text, 3 Rust numeric,
-    /// 4 non-spacing mark, 5 combining mark, 6 Oniguruma \\s, 7 \\w, 8 \\d, 9 regex-crate \\w, 10 regex-crate \\s,
+    /// 4 non-spacing mark, 5 combining mark, 6 Oniguruma \s, 7 \w, 8 \d, 9 regex-crate \w, 10 regex-crate \s,
     /// 11 Python str.isspace; bits 16... the Oniguruma general category (index into `categoryNames`).
     static let flagRanges = """
 0,8,190004;9,a,190c41;b,c,190c45;d,d,190c41;e,1b,190004;1c,1f,190804;20,20,160c41;21,23,110002;24,24,130002;25\
