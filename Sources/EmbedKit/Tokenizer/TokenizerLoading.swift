@@ -12,7 +12,10 @@ extension Tokenizer {
     /// `tokenizer_config.json` / `special_tokens_map.json` read as transformers' `BertTokenizer`
     /// does. Without a config that means `do_lower_case = true` — transformers' default, which
     /// also strips accents — so a cased `vocab.txt` needs `{"do_lower_case": false}` beside it.
+    ///
+    /// A path to a `tokenizer.json` file itself is accepted too.
     public static func load(directory: String) throws -> Tokenizer {
+        if directory.hasSuffix(".json"), isRegularFile(directory) { return try load(tokenizerJSON: directory) }
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         if fileExists(dir + "/tokenizer.json") {
             let config = try readJSONIfPresent(dir + "/tokenizer_config.json")
@@ -428,6 +431,11 @@ extension Tokenizer {
 func fileExists(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0
+}
+
+func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
 /// The JSON in `path`, or nil when the file does not exist.
