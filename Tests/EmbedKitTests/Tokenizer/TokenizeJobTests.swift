@@ -15,7 +15,8 @@ struct TokenizeJobTests {
     }
 
     @Test("tokens file equals encode, for any thread count and chunk size",
-          .enabled(if: TestPaths.hasShared("data/nb-nn-test.jsonl.zst") && TestPaths.hasShared("tokenizers")))
+          .enabled(if: TestPaths.hasShared("data/nb-nn-test.jsonl.zst") && TestPaths.hasShared("tokenizers"),
+                   "needs ../shared/data and ../shared/tokenizers"))
     func matchesEncode() throws {
         let dir = TestPaths.scratch()
         let input = TestPaths.sharedFile("data/nb-nn-test.jsonl.zst")
@@ -66,7 +67,7 @@ struct TokenizeJobTests {
         #expect(a == c)
     }
 
-    @Test("plain text lines, the model's default maximum length", .enabled(if: TestPaths.hasShared("tokenizers")))
+    @Test("plain text lines, the model's default maximum length", .enabled(if: TestPaths.hasShared("tokenizers"), "needs ../shared/tokenizers"))
     func textLines() throws {
         let dir = TestPaths.scratch()
         let input = Self.write("Hei på deg\n\n  Ålesund er fin  \nsiste linje uten linjeskift", "in.txt", in: dir)
@@ -86,7 +87,7 @@ struct TokenizeJobTests {
         #expect(Array(file.ids(column: "text", row: 3)) == tokenizer.encode("siste linje uten linjeskift", maxLength: nil))
     }
 
-    @Test("invalid UTF-8 names the file and line", .enabled(if: TestPaths.hasShared("tokenizers")))
+    @Test("invalid UTF-8 names the file and line", .enabled(if: TestPaths.hasShared("tokenizers"), "needs ../shared/tokenizers"))
     func invalidUTF8() throws {
         let dir = TestPaths.scratch()
         var bytes = Array("{\"anchor\":\"a\",\"positive\":\"b\",\"negative\":\"c\"}\n".utf8)
@@ -112,7 +113,7 @@ struct TokenizeJobTests {
         #expect(textError?.message.contains("UTF-8") == true)
     }
 
-    @Test("a missing column names the line", .enabled(if: TestPaths.hasShared("tokenizers")))
+    @Test("a missing column names the line", .enabled(if: TestPaths.hasShared("tokenizers"), "needs ../shared/tokenizers"))
     func missingColumn() throws {
         let dir = TestPaths.scratch()
         let path = Self.write("{\"anchor\":\"a\",\"positive\":\"b\",\"negative\":\"c\"}\n{\"anchor\":\"a\"}\n", "in.jsonl", in: dir)

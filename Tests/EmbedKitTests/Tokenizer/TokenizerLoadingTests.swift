@@ -137,7 +137,7 @@ struct TokenizerLoadingTests {
         #expect(t.encode("\u{e9} e\u{301} e", maxLength: nil) == [1, 2, 0])
     }
 
-    @Test("vocabulary size and padding id of the shared tokenizers", .enabled(if: TestPaths.hasShared("tokenizers")))
+    @Test("vocabulary size and padding id of the shared tokenizers", .enabled(if: TestPaths.hasShared("tokenizers"), "needs ../shared/tokenizers"))
     func sizesAndPadding() throws {
         let expected: [(String, Int, Int32)] = [
             ("minilm", 30522, 0), ("e5", 250_002, 1), ("ltg", 8000, 3), ("norbert1-default", 32922, 0),
@@ -150,7 +150,7 @@ struct TokenizerLoadingTests {
         }
     }
 
-    @Test("encode is safe to call from many threads at once", .enabled(if: TestPaths.hasShared("tokenizers")))
+    @Test("encode is safe to call from many threads at once", .enabled(if: TestPaths.hasShared("tokenizers"), "needs ../shared/tokenizers"))
     func concurrentEncode() async throws {
         let t = try Tokenizer.load(directory: TestPaths.sharedFile("tokenizers/multilingual-e5-small"))
         let texts = try Array(TokenizerFixtures.fuzzTexts().prefix(400))

@@ -44,7 +44,11 @@ struct TokenizerReferenceTests {
         #expect(failures == 0, "\(label): \(failures) of \(texts.count) texts differ")
     }
 
-    @Test("UD sentences, hard cases, random Unicode", .enabled(if: TestPaths.hasShared("tokenizers")),
+    static let hasUD = TestPaths.hasShared("tokenizers") && TestPaths.hasShared(TokenizerFixtures.udPath)
+    static let hasTriplets = TestPaths.hasShared("tokenizers")
+        && TokenizerFixtures.tripletFiles.allSatisfy { TestPaths.hasShared("data/\($0).jsonl.zst") }
+
+    @Test("UD sentences, hard cases, random Unicode", .enabled(if: hasUD, "needs ../shared/tokenizers and ../shared/data"),
           arguments: TokenizerFixtures.names)
     func fullIds(name: String) throws {
         let tokenizer = try TokenizerFixtures.tokenizer(name)
@@ -54,7 +58,7 @@ struct TokenizerReferenceTests {
         Self.compare(tokenizer, try TokenizerFixtures.fuzzTexts(), ref.sets["fuzz"] ?? [], label: "\(name) fuzz")
     }
 
-    @Test("truncation counts the special tokens", .enabled(if: TestPaths.hasShared("tokenizers")),
+    @Test("truncation counts the special tokens", .enabled(if: hasUD, "needs ../shared/tokenizers and ../shared/data"),
           arguments: TokenizerFixtures.names)
     func truncation(name: String) throws {
         let tokenizer = try TokenizerFixtures.tokenizer(name)
@@ -71,7 +75,7 @@ struct TokenizerReferenceTests {
         #expect(tokenizer.encode("hei på deg", maxLength: 1) == specials)
     }
 
-    @Test("every unique triplet text (ids hashed)", .enabled(if: TestPaths.hasShared("data/nb-nn-train.jsonl.zst")),
+    @Test("every unique triplet text (ids hashed)", .enabled(if: hasTriplets, "needs ../shared/tokenizers and ../shared/data"),
           arguments: TokenizerFixtures.names)
     func triplets(name: String) throws {
         let tokenizer = try TokenizerFixtures.tokenizer(name)
