@@ -267,7 +267,9 @@ final class ScratchPool: @unchecked Sendable {
         lock.withLock { idle.popLast() } ?? EncodeScratch()
     }
 
+    /// Keeps `s` for reuse, unless a huge text has grown it (then it is freed).
     func give(_ s: EncodeScratch) {
+        guard s.arena.capacity <= 1 << 20, s.input.capacity <= 1 << 20 else { return }
         lock.withLock { if idle.count < 16 { idle.append(s) } }
     }
 }
