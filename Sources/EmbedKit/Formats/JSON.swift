@@ -31,9 +31,11 @@ public enum JSON: Sendable, Equatable {
 }
 
 /// A JSON object that keeps its keys in document order. Lookups go through a dictionary index.
+/// Keys compare as UTF-8 bytes, as in JSON (and Python, and serde): Swift `String` equality is
+/// canonical equivalence, which would merge "é" and "e" + U+0301 — distinct tokens in a vocabulary.
 public struct JSONObject: Sendable, Equatable, Sequence {
     public private(set) var entries: [(key: String, value: JSON)] = []
-    private var index: [String: Int] = [:]
+    private var index: [ByteExactKey: Int] = [:]
 
     public init() {}
 
@@ -45,12 +47,12 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     public var count: Int { entries.count }
 
     public subscript(key: String) -> JSON? {
-        get { index[key].map { entries[$0].value } }
+        get { index[ByteExactKey(key)].map { entries[$0].value } }
         set {
-            if let i = index[key] {
+            if let i = index[ByteExactKey(key)] {
                 if let newValue { entries[i].value = newValue } else { remove(at: i) }
             } else if let newValue {
-                index[key] = entries.count
+                index[ByteExactKey(key)] = entries.count
                 entries.append((key, newValue))
             }
         }
@@ -59,14 +61,28 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     private mutating func remove(at i: Int) {
         entries.remove(at: i)
         index = [:]
-        for (j, e) in entries.enumerated() { index[e.key] = j }
+        for (j, e) in entries.enumerated() { index[ByteExactKey(e.key)] = j }
     }
 
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSON)]> { entries.makeIterator() }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         a.entries.count == b.entries.count
-            && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            && zip(a.entries, b.entries).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
+    }
+}
+
+/// A dictionary key that compares strings by their UTF-8 bytes rather than canonical equivalence.
+struct ByteExactKey: Hashable, Sendable {
+    let string: String
+
+    init(_ string: String) { self.string = string }
+
+    static func == (a: ByteExactKey, b: ByteExactKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var s = string
+        s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
