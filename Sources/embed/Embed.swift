@@ -64,7 +64,7 @@ struct Embed: ParsableCommand {
         let jsonl = field != nil || [".jsonl", ".jsonl.zst", ".jsonl.gz", ".json"].contains { input.hasSuffix($0) }
         let source = try TextSource(path: input, field: jsonl ? (field ?? "text") : nil)
         let D = embedder.dimension
-        let progress = Progress("embed", unit: "texts", quiet: quiet)
+        let progress = EmbedKit.Progress("embed", unit: "texts", quiet: quiet)
         // Output: JSON lines to stdout, or a safetensors matrix assembled from a spool.
         var jsonOut: ByteWriter? = nil
         var spool: TensorSpool? = nil

@@ -67,7 +67,7 @@ struct Evaluate: ParsableCommand {
     func evaluate() throws {
         let cols = columns.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         let embedder = try TextEmbedder(directory: model, batchSize: batchSize, maxSeqLength: maxSeqLength)
-        let progress = Progress("evaluate", unit: "texts", quiet: quiet)
+        let progress = EmbedKit.Progress("evaluate", unit: "texts", quiet: quiet)
         let metrics: TripletMetrics
         if data.hasSuffix(".safetensors") {
             let table = try TokenizedFile(path: data)
@@ -88,7 +88,7 @@ struct Evaluate: ParsableCommand {
     }
 
     /// Streams the triplets in chunks, so any file size fits in memory.
-    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], progress: Progress) throws -> TripletMetrics {
+    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], progress: EmbedKit.Progress) throws -> TripletMetrics {
         let reader = try JSONLReader(path: data)
         var total = TripletMetrics(cosine: 0, dot: 0, euclidean: 0, manhattan: 0, count: 0)
         var done = false

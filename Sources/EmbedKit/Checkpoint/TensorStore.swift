@@ -62,11 +62,6 @@ public func openWeights(directory: String) throws -> any TensorStore {
     throw EmbedError("\(directory): no model weights found (looked for \(candidates.joined(separator: ", ")))")
 }
 
-private func fileExists(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0
-}
-
 /// A checkpoint split over several files by an index (`{"weight_map": {name: shard file}}`), as
 /// `save_pretrained` writes for large models. Names follow the shards' own file order.
 public final class ShardedTensorStore: TensorStore, @unchecked Sendable {

@@ -426,17 +426,6 @@ extension Tokenizer {
     }
 }
 
-// MARK: - Files
-
-func fileExists(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0
-}
-
-func isRegularFile(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-}
 
 /// The JSON in `path`, or nil when the file does not exist.
 func readJSONIfPresent(_ path: String) throws -> JSON? {

@@ -64,3 +64,6 @@ extension TokenTable {
         }
     }
 }
+
+/// The `tokenize` stage's output is the trainer's input.
+extension TokenizedFile: TokenTable {}

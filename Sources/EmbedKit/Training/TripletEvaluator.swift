@@ -10,6 +10,14 @@ public struct TripletMetrics: Sendable, Equatable {
     public var manhattan: Double
     public var count: Int
 
+    public init(cosine: Double, dot: Double, euclidean: Double, manhattan: Double, count: Int) {
+        self.cosine = cosine
+        self.dot = dot
+        self.euclidean = euclidean
+        self.manhattan = manhattan
+        self.count = count
+    }
+
     public var max: Double { Swift.max(cosine, dot, euclidean, manhattan) }
 
     /// The metrics over both sets of triplets (count-weighted).
