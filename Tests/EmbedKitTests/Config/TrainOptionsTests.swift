@@ -76,53 +76,13 @@ import Testing
 
 /// Runs the built `train` executable: errors must reach the user as a message and a non-zero exit.
 @Suite struct TrainBinaryTests {
-    /// `train` beside the test bundle (swift test builds every product into the same directory).
-    static let binary: String? = {
-        let candidates: [String?] = [
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map {
-                URL(fileURLWithPath: $0).deletingLastPathComponent().path
-            },
-            Bundle.main.bundlePath,
-            Bundle.main.executableURL?.deletingLastPathComponent().path,
-        ]
-        for dir in candidates.compactMap({ $0 }) {
-            let path = dir + "/train"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Result = ToolRunner.Result
 
     static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
-        let binary = try #require(binary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.packageRoot)
-        let dir = TestPaths.scratch()
-        let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        try ToolRunner.run("train", arguments, stdin: stdin)
     }
 
+    static let binary = ToolRunner.path("train")
     static let found = binary != nil
 
     @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))
@@ -155,14 +115,15 @@ import Testing
     }
 
     @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))
-    func trainingWithoutATrainerSaysSoAndFails() throws {
-        // Until the trainer lands, a valid config must still end in "not implemented" and a failure
-        // status, never a pretend success. (The output directory is a scratch one, so that a future
-        // trainer running this test writes nothing into the checkout; update the message check then.)
-        let out = TestPaths.scratch() + "/model"
-        let r = try Self.run(["--quick-test", "--set", "training.output_dir=\(out)"])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("training is not implemented yet"))
+    func trainingWithoutItsInputsNamesTheMissingFile() throws {
+        // A valid config but no tokenized data under --root: a clear error naming the file, a
+        // failure status, and nothing written to the output directory.
+        let root = TestPaths.scratch()
+        let out = root + "/model"
+        let r = try Self.run(["--quick-test", "--root", root, "--set", "training.output_dir=\(out)"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("error: \(root)/data/all-nli-norwegian/norbert3-base/train.tokens.safetensors: cannot open"))
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     @Test(.enabled(if: found, "the train binary was not found beside the test bundle (build it with swift build)"))

@@ -10,7 +10,7 @@ import Testing
         try replay(model: TestPaths.sharedFile("reference/bert-tiny/model"), fixture: "train10-bert-tiny.safetensors")
     }
 
-    @Test(.enabled(if: TestPaths.minilm != nil, "needs models/base/all-MiniLM-L6-v2 (make minilm)"))
+    @Test(.enabled(if: TestPaths.minilm != nil, "needs models/pypi/all-MiniLM-L6-v2 (make minilm)"))
     func tenStepsOfMiniLM() throws {
         try replay(model: TestPaths.minilm!, fixture: "train10-minilm.safetensors")
     }
@@ -47,7 +47,7 @@ import Testing
 }
 
 /// all-MiniLM-L6-v2 on real Norwegian sentences: the vectors of SentenceTransformer.encode.
-@Suite(.enabled(if: TestPaths.minilm != nil, "needs models/base/all-MiniLM-L6-v2 (make minilm)"))
+@Suite(.enabled(if: TestPaths.minilm != nil, "needs models/pypi/all-MiniLM-L6-v2 (make minilm)"))
 struct MiniLMEmbeddingTests {
     @Test func vectorsMatchSentenceTransformers() throws {
         let ref = try SafetensorsFile(path: TestPaths.fixtures + "/model/minilm-embeddings.safetensors")

