@@ -15,6 +15,8 @@
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# Files made by pattern rules (splits, tokens, value stamps) are products, not intermediates: keep them.
+.SECONDARY:
 .DEFAULT_GOAL := help
 
 CONFIG ?= configs/training_config.yaml
@@ -78,7 +80,7 @@ $(MINILM)/model.safetensors:
 
 space := $(subst ,, )
 VARS_ID := $(subst /,_,$(subst $(space),_,$(CONFIG) $(SET) $(WORKDIR)))
-VARS_FILE := .build/pipeline/$(VARS_ID).mk
+VARS_FILE := $(WORKDIR)/.pipeline/$(VARS_ID).mk
 SET_FLAGS := $(foreach s,$(SET),--set $(s))
 
 ifneq ($(filter model data tokens fit evaluate train quick-test,$(MAKECMDGOALS)),)
@@ -89,16 +91,19 @@ $(VARS_FILE): $(CONFIG) $(BUILD_STAMP) | build
 	@mkdir -p $(dir $@)
 	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) --print-make-vars > $@
 
-# A stage depends on the config VALUES it uses, not on the whole file: value stamps are empty files
-# named after the value, so changing e.g. max_seq_length re-tokenizes, and changing the learning
-# rate does not. (The model and dataset names are already in the paths.)
-STAMPS := .build/pipeline/values
-stamp = $(STAMPS)/$(1)=$(subst /,_,$(subst $(space),_,$(2)))
-$(STAMPS)/%:
-	@mkdir -p $(STAMPS) && touch '$@'
-COLUMNS_STAMP := $(call stamp,columns,$(COLUMNS))
-LENGTH_STAMP := $(call stamp,max_seq_length,$(MAX_SEQ_LENGTH))
-SET_STAMP := $(call stamp,set,$(SET) $(TRAIN_FLAGS))
+# A stage depends on the config VALUES it uses, not on the whole file: a value stamp is a file
+# holding the value, rewritten (and so newer) only when the value changes. Changing max_seq_length
+# re-tokenizes; changing the learning rate does not. (Model and dataset names are in the paths.)
+STAMPS := $(WORKDIR)/.pipeline/values
+.PHONY: FORCE
+$(STAMPS)/%: FORCE
+	@mkdir -p $(STAMPS); printf '%s\n' '$(VALUE_$*)' | cmp -s - $@ || printf '%s\n' '$(VALUE_$*)' > $@
+VALUE_columns = $(COLUMNS)
+VALUE_max_seq_length = $(MAX_SEQ_LENGTH)
+VALUE_set = $(SET) $(TRAIN_FLAGS)
+COLUMNS_STAMP := $(STAMPS)/columns
+LENGTH_STAMP := $(STAMPS)/max_seq_length
+SET_STAMP := $(STAMPS)/set
 
 # 1. fetch-data: the base model and the three splits.
 model: $(MODEL_DIR)/fetch-info.json

@@ -1,10 +1,18 @@
 import EmbedKit
 import Foundation
+import Testing
 
 /// A tiny random BERT sentence model written to a folder in the sentence-transformers layout, for
 /// tests that train, save and reload without ../shared.
 enum TinyModel {
-    static let vocab = 50
+    /// A WordPiece vocabulary: the BERT specials, then whole Norwegian words.
+    static let words = ["hunden", "katten", "barnet", "mannen", "kvinnen", "løper", "sover", "spiser", "leker", "synger",
+                        "i", "på", "under", "ved", "med", "parken", "huset", "snøen", "hagen", "byen",
+                        "en", "et", "ei", "to", "tre", "rød", "blå", "stor", "liten", "glad",
+                        "ikke", "nå", "i dag", "om", "kvelden", "morgenen", "ball", "bok", "bil", "sykkel",
+                        "det", "er", "varmt", "kaldt", "regner"].filter { !$0.contains(" ") }
+    static let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    static var vocab: Int { tokens.count }
 
     static func make(in dir: String, seed: UInt64 = 1) throws -> String {
         let config = BertConfig(vocabSize: vocab, hiddenSize: 16, layers: 2, heads: 2, intermediateSize: 32,
@@ -28,6 +36,29 @@ enum TinyModel {
         let model = SentenceModel(directory: dir, transformerDirectory: dir, encoder: encoder, pooling: .mean,
                                   normalize: false, configJSON: json, passthrough: [], maxSeqLength: 32)
         try model.save(to: dir)
+        // A BERT tokenizer from vocab.txt + tokenizer_config.json, as NB-BERT-style repos ship it.
+        try (tokens.joined(separator: "\n") + "\n").write(toFile: dir + "/vocab.txt", atomically: true, encoding: .utf8)
+        try #"{"do_lower_case": true, "model_max_length": 32, "tokenizer_class": "BertTokenizer"}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    /// A local dataset folder of train/dev/test.jsonl with sentences over the vocabulary.
+    static func dataset(in dir: String, rows: [String: Int], seed: UInt64) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var r = SplitMix64(seed: seed)
+        func sentence() -> [String] { (0..<(3 + Int(r.next() % 6))).map { _ in words[Int(r.next() % UInt64(words.count))] } }
+        for (split, n) in rows.sorted(by: { $0.key < $1.key }) {
+            var lines: [String] = []
+            for _ in 0..<n {
+                let a = sentence()
+                let p = a.count > 3 ? Array(a.dropLast()) : a + ["nå"]
+                let row: JSON = ["anchor": .string(a.joined(separator: " ")), "positive": .string(p.joined(separator: " ")),
+                                 "negative": .string(sentence().joined(separator: " "))]
+                lines.append(row.serialized())
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: "\(dir)/\(split).jsonl", atomically: true, encoding: .utf8)
+        }
         return dir
     }
 
