@@ -124,3 +124,41 @@ struct MakefilePipelineTests {
         #expect(try losses(resumed) == losses(out))
     }
 }
+
+/// NorBERT3 through the same pipeline, from a local folder holding the hub's format
+/// (pytorch_model.bin, config.json with auto_map, the LTG tokenizer): the saved model keeps the
+/// architecture — config.json with its auto_map, the original parameter names and the
+/// position_indices buffers — and reloads to the same vectors.
+@Suite(.enabled(if: pipelineToolsReady && TestPaths.hasShared("reference/norbert3-tiny/model/pytorch_model.bin"),
+                "needs make, the built tools and ../shared/reference/norbert3-tiny"))
+struct NorbertPipelineTests {
+    @Test func trainsNorbert3ThroughTheMakefile() throws {
+        let work = TestPaths.scratch()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: TestPaths.sharedFile("reference/norbert3-tiny/model"), toPath: work + "/src/norbert3-tiny")
+        // The hub's NorBERT3 repos ship their modeling code; saving must carry such files along.
+        try "# stand-in for ltgoslo's modeling_norbert.py\n".write(toFile: work + "/src/norbert3-tiny/modeling_norbert.py",
+                                                                atomically: true, encoding: .utf8)
+        _ = try TinyModel.dataset(in: work + "/src/tiny-triplets", rows: ["train": 24, "dev": 16, "test": 16], seed: 9)
+        let out = work + "/out"
+        try """
+            model: {name: \(work)/src/norbert3-tiny, max_seq_length: 32}
+            dataset: {name: \(work)/src/tiny-triplets}
+            training: {output_dir: \(out), per_device_train_batch_size: 8, max_steps: 3, eval_steps: 3, save_steps: 3, logging_steps: 1}
+            """.write(toFile: work + "/config.yaml", atomically: true, encoding: .utf8)
+        try MakefilePipelineTests.make(["train", "CONFIG=\(work)/config.yaml"], workdir: work)
+
+        let config = try JSON.parse(try ByteReader(path: out + "/config.json").readAll())
+        #expect(config["auto_map"]?["AutoModel"]?.string == "modeling_norbert.NorbertModel")
+        #expect(fm.fileExists(atPath: out + "/modeling_norbert.py"))
+        let weights = try SafetensorsFile(path: out + "/model.safetensors")
+        #expect(weights.metadata["format"] == "pt")
+        #expect(try weights.info("transformer.layers.1.attention.position_indices").dtype == .i64)
+        #expect(weights.tensors["embedding.word_embedding.weight"] != nil && weights.tensors["transformer.layers.0.mlp.mlp.1.weight"] != nil)
+        let reloaded = try SentenceModel.load(directory: out)
+        #expect(reloaded.encoder is NorbertEncoder)
+        let metrics = try JSON.parse(try ByteReader(path: out + "/eval/finetuned.json").readAll())
+        #expect(metrics["triplets"]?.int == 16)
+    }
+}
