@@ -395,6 +395,13 @@ public final class StopRequest: @unchecked Sendable {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        // A parent may have started us with these signals blocked (the mask is inherited, e.g. from a
+        // thread pool's thread); unblock them, or the handlers would never run.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     nonisolated(unsafe) static var shared: UncheckedSendable<(UnsafeMutablePointer<sig_atomic_t>, UnsafeMutablePointer<sig_atomic_t>)>?
