@@ -35,7 +35,7 @@ extension TorchCheckpoint: TensorStore {}
 /// Opens one weights file, telling the formats apart by content: a torch checkpoint is a ZIP archive
 /// (or a legacy pickle, refused with advice); anything else is read as safetensors.
 public func openTensorFile(path: String) throws -> any TensorStore {
-    let file = try MappedArchiveFile(path: path)
+    let file = try MappedFile(path: path)
     let b = file.bytes
     let looksTorch = b.count >= 4 && b[0] == 0x50 && b[1] == 0x4B && b[2] == 0x03 && b[3] == 0x04
     let looksLegacy = b.count >= 2 && b[0] == 0x80 && b[1] <= 5

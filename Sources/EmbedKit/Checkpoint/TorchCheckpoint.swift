@@ -31,7 +31,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// `verifyCRC` checks each storage member's CRC-32 the first time it is read.
     public init(path: String, verifyCRC: Bool = true) throws {
         self.path = path
-        let file = try MappedArchiveFile(path: path)
+        let file = try MappedFile(path: path)
         try TorchCheckpoint.refuseLegacy(file)
         archive = try ZipArchive(file: file, verifyCRC: verifyCRC)
 
@@ -99,7 +99,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
     }
 
     /// Pre-1.6 files are a bare pickle stream (or, older still, a tar file); neither is a ZIP.
-    private static func refuseLegacy(_ file: MappedArchiveFile) throws {
+    private static func refuseLegacy(_ file: MappedFile) throws {
         let b = file.bytes
         let isPickle = b.count >= 2 && b[0] == 0x80 && b[1] <= 5
         let isTar = b.count >= 262 && Array(b[257..<262]) == Array("ustar".utf8)

@@ -55,16 +55,16 @@ public final class ZipArchive: @unchecked Sendable {
     public let entries: [ZipEntry]
     /// Whether `contents(of:)` checks each member's CRC-32 (once per member; the result is remembered).
     public let verifyCRC: Bool
-    private let file: MappedArchiveFile
+    private let file: MappedFile
     private let index: [String: Int]
     private let verifiedLock = Mutex()
     private var verified = Set<Int>()
 
     public convenience init(path: String, verifyCRC: Bool = true) throws {
-        try self.init(file: MappedArchiveFile(path: path), verifyCRC: verifyCRC)
+        try self.init(file: MappedFile(path: path), verifyCRC: verifyCRC)
     }
 
-    init(file: MappedArchiveFile, verifyCRC: Bool) throws {
+    init(file: MappedFile, verifyCRC: Bool) throws {
         self.path = file.path
         self.file = file
         self.verifyCRC = verifyCRC

@@ -43,35 +43,16 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let tensors: [String: TensorInfo]
     /// Names in file order (by offset).
     public let names: [String]
-    private let map: UnsafeRawPointer?
-    private let mapSize: Int
+    private let file: MappedFile
     private let dataStart: Int
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw EmbedError("\(path): cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw EmbedError("\(path): cannot stat") }
-        let size = Int(st.st_size)
-        guard size >= 8 else { throw EmbedError("\(path): not a safetensors file (only \(size) bytes)") }
-        let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let m, m != MAP_FAILED else { throw EmbedError("\(path): cannot map: \(String(cString: strerror(errno)))") }
-        let base = UnsafeRawPointer(m)
-        do {
-            let parsed = try SafetensorsFile.parseHeader(base, size: size, path: path)
-            (metadata, tensors, names, dataStart) = parsed
-        } catch {
-            munmap(m, size)
-            throw error
+        file = try MappedFile(path: path)
+        guard file.count >= 8, let base = file.bytes.baseAddress else {
+            throw EmbedError("\(path): not a safetensors file (only \(file.count) bytes)")
         }
-        map = base
-        mapSize = size
-    }
-
-    deinit {
-        if let map { munmap(UnsafeMutableRawPointer(mutating: map), mapSize) }
+        (metadata, tensors, names, dataStart) = try SafetensorsFile.parseHeader(base, size: file.count, path: path)
     }
 
     static func parseHeader(_ base: UnsafeRawPointer, size: Int, path: String) throws
@@ -151,7 +132,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The tensor's bytes, zero-copy from the mapping; valid while this object lives.
     public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
         let t = try info(name)
-        return UnsafeRawBufferPointer(start: map! + dataStart + t.begin, count: t.end - t.begin)
+        return UnsafeRawBufferPointer(start: file.bytes.baseAddress! + dataStart + t.begin, count: t.end - t.begin)
     }
 
     /// The tensor converted to Float32 (from F32, F16, BF16 or F64).

@@ -146,22 +146,6 @@ public enum HubFileSystem {
         return (ups + b[common...].map(String.init)).joined(separator: "/")
     }
 
-    /// Copies a file's bytes (following symlinks) to `to`, atomically: a reader of `to` sees the old
-    /// file or the whole new one.
-    public static func copyFile(_ from: String, to: String, progress: Progress? = nil) throws {
-        let reader = try ByteReader(path: from, detectCompression: false)
-        let writer = try ByteWriter(path: to)
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buf.deallocate() }
-        while true {
-            let n = try reader.read(into: buf)
-            if n == 0 { break }
-            try writer.write(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-            progress?.advance(by: n)
-        }
-        try writer.commit()
-    }
-
     /// Holds an exclusive `flock` on a lock file until released — the lock huggingface_hub's
     /// filelock takes on `.locks/<repo folder>/<etag>.lock`, so the two never write one blob at once.
     final class FileLock {

@@ -156,7 +156,7 @@ public final class ModelFetcher {
             guard let src = local[f] else { continue }
             let dest = outDir + "/" + f
             try HubFileSystem.createDirectory(HubFileSystem.dirname(dest))
-            try HubFileSystem.copyFile(src, to: dest, progress: progress)
+            try copyFile(src, to: dest, progress: progress)
         }
         progress?.finish()
     }

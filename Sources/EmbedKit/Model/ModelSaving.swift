@@ -80,16 +80,3 @@ func writeText(_ text: String, to path: String) throws {
     try out.write(text)
     try out.commit()
 }
-
-func copyFile(_ source: String, to destination: String) throws {
-    let reader = try ByteReader(path: source, detectCompression: false)
-    let out = try ByteWriter(path: destination)
-    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { buf.deallocate() }
-    while true {
-        let n = try reader.read(into: buf)
-        if n == 0 { break }
-        try out.write(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-    }
-    try out.commit()
-}

@@ -27,29 +27,14 @@ public struct NorbertConfig: Sendable, Equatable {
     }
 
     public init(json: JSON, path: String) throws {
-        func int(_ key: String, _ fallback: Int? = nil) throws -> Int {
-            if let v = json[key], !v.isNull {
-                guard let i = v.int, i > 0 else { throw EmbedError("\(path): '\(key)' must be a positive integer") }
-                return i
-            }
-            if let fallback { return fallback }
-            throw EmbedError("\(path): missing '\(key)'")
-        }
-        func float(_ key: String, _ fallback: Double) throws -> Float {
-            guard let v = json[key], !v.isNull else { return Float(fallback) }
-            guard let d = v.double, d >= 0, d < 1 else { throw EmbedError("\(path): '\(key)' must be a number in [0, 1)") }
-            return Float(d)
-        }
-        self.init(vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
-                  layers: try int("num_hidden_layers"), heads: try int("num_attention_heads"),
-                  intermediateSize: try int("intermediate_size"), maxPositions: try int("max_position_embeddings", 512),
-                  bucketSize: try int("position_bucket_size", 32), layerNormEps: try float("layer_norm_eps", 1e-7),
-                  hiddenDropout: try float("hidden_dropout_prob", 0.1),
-                  attentionDropout: try float("attention_probs_dropout_prob", 0.1))
-        guard hiddenSize % heads == 0 else {
-            throw EmbedError("\(path): hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(heads)")
-        }
-        guard bucketSize >= 2 else { throw EmbedError("\(path): position_bucket_size must be at least 2") }
+        let f = ConfigFields(json: json, path: path)
+        self.init(vocabSize: try f.int("vocab_size"), hiddenSize: try f.int("hidden_size"),
+                  layers: try f.int("num_hidden_layers"), heads: try f.int("num_attention_heads"),
+                  intermediateSize: try f.int("intermediate_size"), maxPositions: try f.int("max_position_embeddings", 512),
+                  bucketSize: try f.int("position_bucket_size", 32, minimum: 2), layerNormEps: try f.float("layer_norm_eps", 1e-7),
+                  hiddenDropout: try f.probability("hidden_dropout_prob", 0.1),
+                  attentionDropout: try f.probability("attention_probs_dropout_prob", 0.1))
+        try f.checkHeads(hidden: hiddenSize, heads: heads)
     }
 
     /// Whether a config.json describes this architecture (model_type, architectures or auto_map).

@@ -34,8 +34,7 @@ public final class ParquetFile {
     public let nestedColumns: [String]
     public let createdBy: String?
     let metadata: ParquetFileMetadata
-    private let map: UnsafeMutableRawPointer?
-    private let size: Int
+    private let file: MappedFile
     /// Where the footer starts: column chunks must end before it.
     private let dataEnd: Int
 
@@ -46,51 +45,27 @@ public final class ParquetFile {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw EmbedError("\(path): cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw EmbedError("\(path): cannot stat: \(String(cString: strerror(errno)))") }
-        size = Int(st.st_size)
+        file = try MappedFile(path: path)
+        let size = file.count
         guard size >= 12 else { throw EmbedError("\(path): not a Parquet file (only \(size) bytes)") }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw EmbedError("\(path): cannot map: \(String(cString: strerror(errno)))")
-        }
-        map = m
-        let bytes = UnsafeRawBufferPointer(start: m, count: size)
+        let bytes = file.bytes
         func magic(_ at: Int) -> String { String(decoding: bytes[at..<at + 4], as: UTF8.self) }
-        if magic(size - 4) == "PARE" {
-            munmap(m, size)
-            throw EmbedError("\(path): encrypted Parquet files are not supported")
-        }
+        if magic(size - 4) == "PARE" { throw EmbedError("\(path): encrypted Parquet files are not supported") }
         guard magic(0) == "PAR1", magic(size - 4) == "PAR1" else {
-            munmap(m, size)
             throw EmbedError("\(path): not a Parquet file (no PAR1 magic at its start and end)")
         }
         let footerLength = Int(bytes.loadUnaligned(fromByteOffset: size - 8, as: UInt32.self).littleEndian)
         guard footerLength > 0, footerLength <= size - 12 else {
-            munmap(m, size)
             throw EmbedError("\(path): corrupt Parquet footer length \(footerLength)")
         }
         dataEnd = size - 8 - footerLength
-        do {
-            var reader = ThriftCompactReader(
-                UnsafeRawBufferPointer(rebasing: bytes[dataEnd..<size - 8]), context: "\(path): footer")
-            metadata = try ParquetFileMetadata.read(&reader)
-            (columns, nestedColumns, allColumnNames) = try ParquetFile.flatColumns(metadata.schema, path: path)
-        } catch {
-            munmap(m, size)
-            throw error
-        }
-        guard metadata.numRows >= 0 else {
-            munmap(m, size)
-            throw EmbedError("\(path): negative row count in the footer")
-        }
+        var reader = ThriftCompactReader(UnsafeRawBufferPointer(rebasing: bytes[dataEnd..<size - 8]), context: "\(path): footer")
+        metadata = try ParquetFileMetadata.read(&reader)
+        (columns, nestedColumns, allColumnNames) = try ParquetFile.flatColumns(metadata.schema, path: path)
+        guard metadata.numRows >= 0 else { throw EmbedError("\(path): negative row count in the footer") }
         numRows = Int(metadata.numRows)
         createdBy = metadata.createdBy
     }
-
-    deinit { if let map { munmap(map, size) } }
 
     /// Walks the schema tree (a depth-first list with child counts) to find the leaves, and keeps
     /// the top-level fields that are single leaves with no repetition.
@@ -209,7 +184,7 @@ public final class ParquetFile {
 
     // MARK: Column chunks
 
-    private var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: map, count: size) }
+    private var bytes: UnsafeRawBufferPointer { file.bytes }
 
     /// Calls `body` with each page header and its (still compressed) payload, in order, until it
     /// returns false or the chunk ends.

@@ -4,9 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A whole file mapped read-only. Checkpoints are read through the mapping so that stored tensors
-/// are used in place (zero-copy) and a multi-gigabyte file costs no heap; the kernel pages it in.
-final class MappedArchiveFile: @unchecked Sendable {
+/// A whole file mapped read-only. Weights files (safetensors, torch checkpoints) and Parquet files
+/// are read through the mapping, so stored tensors are used in place (zero-copy) and a
+/// multi-gigabyte file costs no heap; the kernel pages it in.
+final class MappedFile: @unchecked Sendable {
     let path: String
     /// Empty (start nil, count 0) for an empty file, which mmap cannot map.
     let bytes: UnsafeRawBufferPointer
