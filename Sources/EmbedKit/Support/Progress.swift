@@ -59,6 +59,14 @@ public final class Progress: @unchecked Sendable {
         advance(by: 0)
     }
 
+    /// Prints a log line without garbling the bar: on a terminal the bar's line is cleared first
+    /// (it is redrawn at the next update).
+    public func log(_ message: String) {
+        lock.withLock {
+            writeStderr((isTTY ? "\r\u{1B}[K" : "") + message + "\n")
+        }
+    }
+
     /// Prints the final line (always, terminal or not).
     public func finish(note: String? = nil) {
         lock.withLock {

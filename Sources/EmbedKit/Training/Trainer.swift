@@ -122,6 +122,7 @@ public final class Trainer {
         let total = state.maxSteps
         log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
         let progress = Progress("train", total: total, unit: "step")
+        self.progress = progress
         progress.set(state.globalStep)
         var epochBatches: (epoch: Int, batches: [[Int]])? = nil
         var windowStart = Progress.now()
@@ -222,6 +223,7 @@ public final class Trainer {
     // MARK: Logging, evaluation, checkpoints
 
     private var lastEval: TripletMetrics?
+    private var progress: Progress?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     private var currentWeightsCheckpoint: String?
 
@@ -238,8 +240,7 @@ public final class Trainer {
         try metricsLog?.write(entry, step: step, scalars: [("train/loss", loss), ("train/learning_rate", lr),
                                                            ("train/grad_norm", gradNorm),
                                                            ("train/triplets_per_second", tripletsPerSecond)])
-        writeStderr("\r\u{1B}[K")
-        log("step \(step)/\(state.maxSteps) · epoch \(Progress.decimal(state.epoch, 2)) · loss \(Progress.decimal(loss, 4)) · lr \(String(format: "%.3e", lr)) · grad_norm \(Progress.decimal(gradNorm, 3)) · \(Progress.decimal(tripletsPerSecond, 1)) triplets/s")
+        progress?.log("step \(step)/\(state.maxSteps) · epoch \(Progress.decimal(state.epoch, 2)) · loss \(Progress.decimal(loss, 4)) · lr \(String(format: "%.3e", lr)) · grad_norm \(Progress.decimal(gradNorm, 3)) · \(Progress.decimal(tripletsPerSecond, 1)) triplets/s")
     }
 
     /// Triplet metrics and MNRL loss of the current weights on the eval split.
@@ -266,8 +267,7 @@ public final class Trainer {
         o["eval_loss"] = .number(evalLoss)
         state.logHistory.append(.object(o))
         try metricsLog?.write(.object(o), step: step, scalars: [("eval/cosine_accuracy", metrics.cosine), ("eval/loss", evalLoss)])
-        writeStderr("\r\u{1B}[K")
-        log("eval at step \(step): cosine_accuracy \(Progress.decimal(metrics.cosine * 100, 2))% · loss \(Progress.decimal(evalLoss, 4)) (\(metrics.count) triplets)")
+        progress?.log("eval at step \(step): cosine_accuracy \(Progress.decimal(metrics.cosine * 100, 2))% · loss \(Progress.decimal(evalLoss, 4)) (\(metrics.count) triplets)")
         // Best model: by cosine accuracy (higher is better) or eval loss (lower is better). Its
         // weights are the checkpoint saved at this step, or (at the end) the final weights.
         let value = t.metricForBestModel == "loss" ? evalLoss : metrics.cosine
