@@ -16,14 +16,19 @@ public final class Progress: @unchecked Sendable {
     private let start: Double
     private var lastDraw: Double
     private var current = 0
+    /// Work done before this run (a resumed job): counted in the position, not in the rate.
+    private let initial: Int
     private var extra = ""
     private var finished = false
     private let lock = Mutex()
     /// Formats byte counts as KiB/MiB/GiB instead of plain numbers.
     public var countsBytes = false
 
-    public init(_ label: String, total: Int? = nil, unit: String = "it", interval: Double? = nil, quiet: Bool = false) {
+    public init(_ label: String, total: Int? = nil, unit: String = "it", interval: Double? = nil, quiet: Bool = false,
+                initial: Int = 0) {
         self.label = label
+        self.initial = initial
+        self.current = initial
         self.total = total
         self.unit = unit
         self.isTTY = !quiet && isatty(2) != 0
@@ -80,7 +85,7 @@ public final class Progress: @unchecked Sendable {
     private func draw(_ t: Double, final: Bool = false) {
         guard interval.isFinite || final else { return }
         let dt = max(t - start, 1e-9)
-        let rate = Double(current) / dt
+        let rate = Double(current - initial) / dt
         var line = "\(label): "
         if let total, total > 0 {
             let frac = min(1, Double(current) / Double(total))

@@ -121,9 +121,8 @@ public final class Trainer {
         metricsLog = try MetricsLog(directory: t.loggingDir)
         let total = state.maxSteps
         log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
-        let progress = Progress("train", total: total, unit: "step")
+        let progress = Progress("train", total: total, unit: "step", initial: state.globalStep)
         self.progress = progress
-        progress.set(state.globalStep)
         var epochBatches: (epoch: Int, batches: [[Int]])? = nil
         var windowStart = Progress.now()
         var windowTriplets = 0
