@@ -149,6 +149,7 @@ public final class BertEncoder: TransformerEncoder {
 
         // Embeddings: word + position + token type 0, LayerNorm, dropout.
         let e = embValues
+        let t0 = OpProfiler.shared.begin()
         batch.tokens.withUnsafeBufferPointer { ids in
             for b in 0..<batch.count {
                 let start = batch.offsets[b]
@@ -160,6 +161,7 @@ public final class BertEncoder: TransformerEncoder {
                 }
             }
         }
+        OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embSum, e.lnw, e.lnb,
                          T: T, C: C, eps: config.layerNormEps)
         applyDropout(a.residual[0], count: T * C, p: pHidden, dropout?.rng(layer: 0, site: 0))
@@ -226,6 +228,8 @@ public final class BertEncoder: TransformerEncoder {
         layerNormBackward(dx: a.dA, dw: embGrads.lnw, db: embGrads.lnb, dout: a.dRes, x: a.embSum,
                           mean: a.embMean, rstd: a.embRstd, w: embValues.lnw, T: T, C: C)
         let e = embGrads
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.embedding, t0) }
         lastBatch.tokens.withUnsafeBufferPointer { ids in
             for b in 0..<lastBatch.count {
                 let start = lastBatch.offsets[b]
@@ -256,6 +260,8 @@ public final class BertEncoder: TransformerEncoder {
 
 /// y[n] += x[n]
 func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.residualAdd, t0) }
     Parallel.chunks(n, minChunk: 1 << 14) { r in
         for i in r { y[i] += x[i] }
     }

@@ -205,9 +205,11 @@ public final class NorbertEncoder: TransformerEncoder {
         let noRng = CounterRandom(seed: 0)
 
         // Word embeddings → LayerNorm (no affine) → dropout; relative embeddings → LayerNorm.
+        let t0 = OpProfiler.shared.begin()
         batch.tokens.withUnsafeBufferPointer { ids in
             for t in 0..<T { (a.embRows + t * D).update(from: word + Int(ids[t]) * D, count: D) }
         }
+        OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embRows, nil, nil, T: T, C: D, eps: eps)
         if pHidden > 0, let dropout { EmbedKit.dropout(a.residual[0], a.residual[0], count: T * D, p: pHidden, rng: dropout.rng(layer: 0, site: 0)) }
         layerNormForward(a.relNorm, mean: a.relMean, rstd: a.relRstd, rel, relLNw, relLNb, T: R, C: D, eps: eps)
@@ -288,6 +290,8 @@ public final class NorbertEncoder: TransformerEncoder {
         applyDropout(a.dRes, from: a.dRes, count: T * D, p: pHidden, dropout?.rng(layer: 0, site: 0))
         layerNormBackward(dx: a.dA, dw: nil, db: nil, dout: a.dRes, x: a.embRows, mean: a.embMean, rstd: a.embRstd,
                           w: nil, T: T, C: D)
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.embedding, t0) }
         lastBatch.tokens.withUnsafeBufferPointer { ids in
             for t in 0..<T {
                 let row = dWord + Int(ids[t]) * D, d = a.dA + t * D

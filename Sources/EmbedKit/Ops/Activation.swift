@@ -27,6 +27,8 @@ private let sqrt2OverPi: Float = 0.797_884_560_802_865_355_88
 
 /// out[n] = act(x[n])
 public func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
         switch act {
         case .gelu:
@@ -44,6 +46,8 @@ public func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePoi
 
 /// dx[n] = dout[n] · act'(x[n])  (overwrites dx; dx may alias dout)
 public func activationBackward(_ dx: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
         switch act {
         case .gelu:
@@ -79,6 +83,8 @@ public func geluTanhDerivative(_ v: Float) -> Float {
 
 /// y[T, I] = a · gelu_tanh(g)  for u[T, 2I] = [a | g]
 public func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
         for t in range {
             let a = u + t * 2 * I, g = a + I, yt = y + t * I
@@ -89,6 +95,8 @@ public func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Fl
 
 /// du[T, 2I] (overwritten) from dy[T, I]: da = dy · gelu_tanh(g), dg = dy · a · gelu_tanh'(g)
 public func gegluBackward(_ du: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
         for t in range {
             let a = u + t * 2 * I, g = a + I, d = dy + t * I

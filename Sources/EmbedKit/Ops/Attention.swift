@@ -32,6 +32,8 @@ public struct AttentionLayout {
     public var probCount: Int { probOffsets.last ?? 0 }
     public func length(_ b: Int) -> Int { offsets[b + 1] - offsets[b] }
     public func probOffset(_ b: Int, _ h: Int) -> Int { let l = length(b); return probOffsets[b] + h * l * l }
+    /// Σ_b len_b² (the size of one head's attention matrices over the batch).
+    public var sumOfSquaredLengths: Int { probCount / max(heads, 1) }
 }
 
 /// Runs `body(b, h)` for every sequence and head on all cores, with OpenBLAS single-threaded inside
@@ -53,6 +55,8 @@ public func attentionForward(
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
     let ld = Int32(3 * C)
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
@@ -85,6 +89,8 @@ public func attentionBackward(
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
     let ld = Int32(3 * C)
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C

@@ -7,6 +7,8 @@ public func dropout(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
     p: Float, rng: CounterRandom, indexOffset: Int = 0
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.dropout, t0) }
     guard p > 0 else {
         if UnsafePointer(out) != x { out.update(from: x, count: n) }
         return

@@ -11,6 +11,8 @@ public func linearForward(
     T: Int, IC: Int, OC: Int
 ) {
     guard T > 0 else { return }
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.linearForward, t0, flops: gemmFlops(T, OC, IC)) }
     var beta: Float = 0
     if let b {
         for t in 0..<T { (y + t * OC).update(from: b, count: OC) }
@@ -30,6 +32,8 @@ public func linearBackward(
     T: Int, IC: Int, OC: Int, accumulateDX: Bool = false
 ) {
     guard T > 0 else { return }
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.linearBackward, t0, flops: gemmFlops(T, IC, OC) * (dx == nil ? 1 : 2)) }
     if let dx {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(IC), Int32(OC),
                     1, dy, Int32(OC), w, Int32(IC), accumulateDX ? 1 : 0, dx, Int32(IC))

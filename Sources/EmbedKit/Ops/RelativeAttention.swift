@@ -62,6 +62,9 @@ public func relativeAttentionForward(
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
+    let t0 = OpProfiler.shared.begin()
+    // q·kᵀ and p·v over Σ len², the two position products over T·R, per head.
+    defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, D, 1) + 2 * gemmFlops(layout.tokens, R, D)) }
     buckets.indices.withUnsafeBufferPointer { idxBuf in
         let idx = idxBuf.baseAddress!
         forEachSequenceHead(layout) { b, h in
@@ -113,6 +116,8 @@ public func relativeAttentionBackward(
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, D, 1) + 4 * gemmFlops(layout.tokens, R, D)) }
     dpos.update(repeating: 0, count: R * 2 * D)
     let saved = openblas_get_num_threads()
     openblas_set_num_threads(1)

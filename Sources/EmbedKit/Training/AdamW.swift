@@ -31,6 +31,8 @@ public final class AdamW: @unchecked Sendable {
     /// One update of every parameter with learning rate `lr`.
     public func update(_ params: ParameterSet, lr: Float) {
         precondition(params.count == count)
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.adamW, t0) }
         step += 1
         let t = Float(step)
         let bc1 = 1 - pow(beta1, t)
@@ -97,6 +99,8 @@ public func gradientNorm(_ params: ParameterSet) -> Double {
 /// (coefficient maxNorm / (norm + 1e-6), clamped to 1). Returns the norm before clipping.
 @discardableResult
 public func clipGradients(_ params: ParameterSet, maxNorm: Double) -> Double {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.clip, t0) }
     let norm = gradientNorm(params)
     let coef = min(maxNorm / (norm + 1e-6), 1)
     if coef < 1 {
