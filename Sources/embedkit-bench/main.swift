@@ -20,13 +20,15 @@ struct Options {
     var gemm = true
     var train = true
     var embed = true
+    var ops = false
 
     static let usage = """
     usage: embedkit-bench [--models minilm,bert,norbert] [--steps N] [--embed-reps N] [--batch N]
                           [--sentences N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
-                          [--no-train] [--no-embed]
+                          [--no-train] [--no-embed] [--ops]
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
-      --embed-reps) of random-weight models with the real shapes. EMBEDKIT_THREADS sets the worker count.
+      --embed-reps) of random-weight models with the real shapes. --ops times the element-wise kernels alone.
+      EMBEDKIT_THREADS sets the worker count.
     """
 
     init(_ args: [String]) {
@@ -59,6 +61,7 @@ struct Options {
             case "--no-gemm": gemm = false
             case "--no-train": train = false
             case "--no-embed": embed = false
+            case "--ops": ops = true
             case "-h", "--help": print(Options.usage); exit(0)
             default: fail("unknown option '\(args[i])'\n\(Options.usage)")
             }
@@ -100,6 +103,13 @@ print("- training: \(opts.batchSize) triplets per step, dropout 0.1, clip 1.0, A
 print("- embedding: \(opts.embedCount) sentences, \(opts.embedBatch) per batch sorted by length; median of \(opts.embedReps) passes")
 print("- lengths: log-normal, median \(fmt(18 * opts.lengthScale, 0)), σ 0.5, clamped 5…128 (seed \(opts.seed))")
 print("")
+
+if opts.ops {
+    runOpsBench(T: 1000, C: 384)
+    runOpsBench(T: 1000, C: 768)
+    runOptimizerBench(count: 22_000_000)
+    exit(0)
+}
 
 struct Result {
     var model: BenchModel
@@ -257,17 +267,26 @@ func printGemmCeiling(_ m: BenchModel, T: Int, meanLength: Double) {
     c.initialize(repeating: 0, count: maxC)
     let saved = openblas_get_num_threads()
     defer { openblas_set_num_threads(saved) }
-    func gflops(_ s: Shape, threads: Int32) -> Double {
+    /// `split`: our two workers each run a 1-thread sgemm on half of the rows of C.
+    func gflops(_ s: Shape, threads: Int32, split: Bool = false) -> Double {
         openblas_set_num_threads(threads)
         let flops = 2 * Double(s.M) * Double(s.N) * Double(s.K)
         let reps = max(3, Int(2e9 / flops))
+        let lda = s.transA ? s.M : s.K, ldb = s.transB ? s.K : s.N
+        func run(_ rows: Range<Int>) {
+            cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(s.N), Int32(s.K), 1, a + (s.transA ? rows.lowerBound : rows.lowerBound * lda),
+                        Int32(lda), b, Int32(ldb), 0, c + rows.lowerBound * s.N, Int32(s.N))
+        }
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = OpProfiler.now()
             for _ in 0..<reps {
-                cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
-                            Int32(s.M), Int32(s.N), Int32(s.K), 1, a, Int32(s.transA ? s.M : s.K),
-                            b, Int32(s.transB ? s.K : s.N), 0, c, Int32(s.N))
+                if split {
+                    Parallel.forEach(2) { k in run((s.M * k / 2)..<(s.M * (k + 1) / 2)) }
+                } else {
+                    run(0..<s.M)
+                }
             }
             best = min(best, (OpProfiler.now() - t0) / Double(reps))
         }
@@ -276,19 +295,20 @@ func printGemmCeiling(_ m: BenchModel, T: Int, meanLength: Double) {
     note("[\(m.rawValue)] sgemm ceiling")
     print("Raw cblas_sgemm, T = \(T) tokens (best of 3):")
     print("")
-    print("| shape (M×N×K) | 1 thread GFLOP/s | 2 threads GFLOP/s |")
-    print("|---|---:|---:|")
-    var flops1 = 0.0, time1 = 0.0, time2 = 0.0
+    print("| shape (M×N×K) | 1 thread GFLOP/s | 2 threads GFLOP/s | 2 workers × 1 thread, rows split |")
+    print("|---|---:|---:|---:|")
+    var flops1 = 0.0, time1 = 0.0, time2 = 0.0, timeS = 0.0
     for s in shapes {
-        let g1 = gflops(s, threads: 1), g2 = gflops(s, threads: 2)
-        print("| \(s.name) \(s.M)×\(s.N)×\(s.K) | \(fmt(g1)) | \(fmt(g2)) |")
+        let g1 = gflops(s, threads: 1), g2 = gflops(s, threads: 2), gs = gflops(s, threads: 1, split: true)
+        print("| \(s.name) \(s.M)×\(s.N)×\(s.K) | \(fmt(g1)) | \(fmt(g2)) | \(fmt(gs)) |")
         if !s.name.hasPrefix("attn") {
             let f = 2 * Double(s.M) * Double(s.N) * Double(s.K)
             flops1 += f
             time1 += f / (g1 * 1e9)
             time2 += f / (g2 * 1e9)
+            timeS += f / (gs * 1e9)
         }
     }
-    print("| **linear layers combined** | \(fmt(flops1 / time1 / 1e9)) | \(fmt(flops1 / time2 / 1e9)) |")
+    print("| **linear layers combined** | \(fmt(flops1 / time1 / 1e9)) | \(fmt(flops1 / time2 / 1e9)) | \(fmt(flops1 / timeS / 1e9)) |")
     print("")
 }

@@ -151,8 +151,7 @@ func dropoutSerial(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
     p: Float, rng: CounterRandom, indexOffset: Int
 ) {
-    let scale = 1 / (1 - p)
-    for i in 0..<n { out[i] = rng.uniform(indexOffset + i) >= p ? x[i] * scale : 0 }
+    dropoutKernel(out, x, 0..<n, p: p, rng: rng, indexOffset: indexOffset)
 }
 
 #if canImport(Glibc)
