@@ -85,3 +85,37 @@ func runOptimizerBench(count: Int) {
     time("AdamW update") { opt.update(params, lr: 1e-5) }
     print("")
 }
+
+/// `--ops`: attention forward + backward over 48 sequences of one length, per head size.
+func runAttentionBench() {
+    print("Attention forward + backward, 48 sequences, 12 heads, dropout 0.1 (best of 5):")
+    print("")
+    print("| length | C | ms | CPU ms |")
+    print("|---:|---:|---:|---:|")
+    for C in [384, 768] {
+        for len in [8, 16, 24, 32, 48, 64, 96, 128] {
+            let layout = AttentionLayout(offsets: (0...48).map { $0 * len }, heads: 12)
+            let T = layout.tokens
+            let qkv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * T * C), dqkv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * T * C)
+            let ctx = UnsafeMutablePointer<Float>.allocate(capacity: T * C), probs = UnsafeMutablePointer<Float>.allocate(capacity: layout.probCount)
+            defer { qkv.deallocate(); dqkv.deallocate(); ctx.deallocate(); probs.deallocate() }
+            var rng = SplitMix64(seed: 8)
+            for i in 0..<(3 * T * C) { qkv[i] = Float(rng.next() >> 40) / 16_777_216 - 0.5 }
+            let r = CounterRandom(seed: 3)
+            func run() {
+                attentionForward(ctx: ctx, probs: probs, qkv: qkv, layout: layout, C: C, dropoutP: 0.1, rng: r)
+                attentionBackward(dqkv: dqkv, dctx: ctx, probs: probs, qkv: qkv, layout: layout, C: C, dropoutP: 0.1, rng: r)
+            }
+            run()
+            var best = Double.infinity, bestCPU = Double.infinity
+            for _ in 0..<5 {
+                let t0 = OpProfiler.now(), c0 = cpuSeconds()
+                run()
+                best = min(best, OpProfiler.now() - t0)
+                bestCPU = min(bestCPU, cpuSeconds() - c0)
+            }
+            print("| \(len) | \(C) | \(fmt(best * 1e3, 2)) | \(fmt(bestCPU * 1e3, 2)) |")
+        }
+    }
+    print("")
+}

@@ -108,6 +108,7 @@ if opts.ops {
     runOpsBench(T: 1000, C: 384)
     runOpsBench(T: 1000, C: 768)
     runOptimizerBench(count: 22_000_000)
+    runAttentionBench()
     exit(0)
 }
 

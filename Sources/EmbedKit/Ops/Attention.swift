@@ -128,12 +128,30 @@ public func attentionBackward(
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows {
         let row = x + r * cols
-        var m = -Float.infinity
-        for j in 0..<cols { m = max(m, row[j]) }
-        var s: Float = 0
-        for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
-        let inv = 1 / s
-        for j in 0..<cols { row[j] *= inv }
+        var mv = Float8(repeating: -.infinity)
+        var j = 0
+        while j + 8 <= cols { mv = max8(mv, load8(row + j)); j += 8 }
+        var m = mv.max()
+        while j < cols { m = max(m, row[j]); j += 1 }
+        var sv = Float8()
+        j = 0
+        while j + 8 <= cols {
+            let e = vexp(load8(row + j) - m)
+            store8(e, row + j)
+            sv += e
+            j += 8
+        }
+        if j < cols {
+            let n = cols - j
+            // Padding lanes are −∞: e⁻∞ = 0 adds nothing to the sum.
+            var v = Float8(repeating: -.infinity)
+            for l in 0..<n { v[l] = row[j + l] }
+            let e = vexp(v - m)
+            storePartial(e, row + j, n)
+            sv += e
+        }
+        let inv = 1 / sv.sum()
+        map8(row, row, 0..<cols) { $0 * inv }
     }
 }
 
@@ -142,7 +160,7 @@ public func softmaxRowsBackward(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePoi
     for r in 0..<rows {
         let dr = d + r * cols, pr = p + r * cols
         let s = dot(UnsafePointer(dr), pr, cols)
-        for j in 0..<cols { dr[j] = pr[j] * (dr[j] - s) }
+        map8(dr, dr, pr, 0..<cols) { d, p in p * (d - s) }
     }
 }
 
@@ -153,7 +171,3 @@ func dropoutSerial(
 ) {
     dropoutKernel(out, x, 0..<n, p: p, rng: rng, indexOffset: indexOffset)
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

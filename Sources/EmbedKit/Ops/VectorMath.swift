@@ -126,6 +126,12 @@ public func verf(_ x: Float8) -> Float8 { Float8(lowHalf: erf4(x.lowHalf), highH
 @inline(__always)
 public func vtanh(_ x: Float8) -> Float8 { Float8(lowHalf: tanh4(x.lowHalf), highHalf: tanh4(x.highHalf)) }
 
+/// max(a, b) per lane (for NaN-free inputs; `pointwiseMax` is an outlined generic call).
+@inline(__always)
+public func max8(_ a: Float8, _ b: Float8) -> Float8 {
+    Float8(lowHalf: _mm_max_ps(a.lowHalf, b.lowHalf), highHalf: _mm_max_ps(a.highHalf, b.highHalf))
+}
+
 /// √x per lane, correctly rounded (`sqrtps`).
 @inline(__always)
 public func sqrt8(_ x: Float8) -> Float8 { Float8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf)) }
@@ -143,5 +149,6 @@ public func vexp(_ x: Float8) -> Float8 { perLane(x, expf) }
 public func verf(_ x: Float8) -> Float8 { perLane(x, erff) }
 public func vtanh(_ x: Float8) -> Float8 { perLane(x, tanhf) }
 public func sqrt8(_ x: Float8) -> Float8 { x.squareRoot() }
+public func max8(_ a: Float8, _ b: Float8) -> Float8 { pointwiseMax(a, b) }
 
 #endif
