@@ -46,11 +46,13 @@ func forEachSequenceHead(_ layout: AttentionLayout, _ body: (Int, Int) -> Void) 
     Parallel.forEach(layout.batch * nh) { item in body(item / nh, item % nh) }
 }
 
-/// ctx[T, C] = dropout(softmax(Q·Kᵀ / √hd)) · V per sequence and head; saves probs (before dropout).
+/// ctx[T, C] = dropout(softmax(Q·Kᵀ / √hd)) · V per sequence and head; saves probs (before dropout)
+/// and, when `dropped` is given (probCount floats) and dropout is on, the dropped-out probabilities,
+/// which spares `attentionBackward` drawing the mask twice more.
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafeMutablePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
@@ -68,10 +70,10 @@ public func attentionForward(
         var pd = UnsafePointer(p)
         var scratch: UnsafeMutablePointer<Float>? = nil
         if dropoutP > 0 {
-            let s = UnsafeMutablePointer<Float>.allocate(capacity: len * len)
+            let s = dropped.map { $0 + layout.probOffset(b, h) } ?? .allocate(capacity: len * len)
             dropoutSerial(s, p, count: len * len, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
             pd = UnsafePointer(s)
-            scratch = s
+            if dropped == nil { scratch = s }
         }
         // ctx[len, hd] = pd · v
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
@@ -80,11 +82,11 @@ public func attentionForward(
     }
 }
 
-/// Given dctx[T, C], writes dqkv[T, 3C].
+/// Given dctx[T, C], writes dqkv[T, 3C]. `dropped`: what the forward saved there, if anything.
 public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
     probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
@@ -101,7 +103,11 @@ public func attentionBackward(
         let dp = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { dp.deallocate() }
         // dv[len, hd] = pdᵀ · dc, with pd the dropped-out probabilities.
-        if dropoutP > 0 {
+        let saved = dropoutP > 0 ? dropped.map { $0 + layout.probOffset(b, h) } : nil
+        if let saved {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
+                        1, saved, Int32(len), dc, Int32(C), 0, dv, ld)
+        } else if dropoutP > 0 {
             dropoutSerial(dp, p, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                         1, dp, Int32(len), dc, Int32(C), 0, dv, ld)
@@ -112,7 +118,9 @@ public func attentionBackward(
         // dpd[len, len] = dc · vᵀ, then back through dropout.
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
                     1, dc, Int32(C), v, ld, 0, dp, Int32(len))
-        if dropoutP > 0 {
+        if let saved {
+            dropoutBackwardFromSaved(dp, saved, count: n, p: dropoutP)
+        } else if dropoutP > 0 {
             dropoutSerial(dp, dp, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
         }
         softmaxRowsBackward(dp, p, rows: len, cols: len)
@@ -162,6 +170,15 @@ public func softmaxRowsBackward(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePoi
         let s = dot(UnsafePointer(dr), pr, cols)
         map8(dr, dr, pr, 0..<cols) { d, p in p * (d - s) }
     }
+}
+
+/// The backward of attention dropout from the saved dropped-out probabilities instead of the
+/// generator: d[i] = saved[i] ≠ 0 ? d[i]/(1−p) : 0. Where the mask kept a probability that is exactly
+/// 0 this gives 0 instead of d[i]/(1−p), which changes nothing: the softmax backward that follows
+/// multiplies every element by its probability.
+func dropoutBackwardFromSaved(_ d: UnsafeMutablePointer<Float>, _ saved: UnsafePointer<Float>, count n: Int, p: Float) {
+    let scale = 1 / (1 - p)
+    map8(d, d, saved, 0..<n) { dv, sv in keepWhereNonzero8(dv * scale, sv) }
 }
 
 /// Dropout on the calling thread (attention already runs one sequence-head per core).

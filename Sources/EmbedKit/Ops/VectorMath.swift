@@ -132,6 +132,14 @@ public func max8(_ a: Float8, _ b: Float8) -> Float8 {
     Float8(lowHalf: _mm_max_ps(a.lowHalf, b.lowHalf), highHalf: _mm_max_ps(a.highHalf, b.highHalf))
 }
 
+/// v where m ≠ 0, else +0, per lane.
+@inline(__always)
+public func keepWhereNonzero8(_ v: Float8, _ m: Float8) -> Float8 {
+    let z = F4()
+    return Float8(lowHalf: _mm_and_ps(v.lowHalf, _mm_cmpneq_ps(m.lowHalf, z)),
+                  highHalf: _mm_and_ps(v.highHalf, _mm_cmpneq_ps(m.highHalf, z)))
+}
+
 /// √x per lane, correctly rounded (`sqrtps`).
 @inline(__always)
 public func sqrt8(_ x: Float8) -> Float8 { Float8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf)) }
@@ -150,5 +158,6 @@ public func verf(_ x: Float8) -> Float8 { perLane(x, erff) }
 public func vtanh(_ x: Float8) -> Float8 { perLane(x, tanhf) }
 public func sqrt8(_ x: Float8) -> Float8 { x.squareRoot() }
 public func max8(_ a: Float8, _ b: Float8) -> Float8 { pointwiseMax(a, b) }
+public func keepWhereNonzero8(_ v: Float8, _ m: Float8) -> Float8 { v.replacing(with: 0, where: m .== 0) }
 
 #endif

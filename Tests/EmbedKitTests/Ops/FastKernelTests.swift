@@ -115,4 +115,39 @@ import Testing
         let dg = Buf(borrowing: du.p + I, count: I)
         #expect(worst(dg) { geluTanhDerivative($0) } <= 4)
     }
+
+    /// Attention backward from the saved dropped-out probabilities equals the backward that draws the
+    /// masks again (up to the sign of zeros), for BERT's and NorBERT3's attention.
+    @Test func attentionBackwardFromSavedDropoutMatches() {
+        let C = 16, heads = 2
+        let layout = AttentionLayout(offsets: [0, 5, 12, 13, 40], heads: heads)
+        let T = layout.tokens, rng = CounterRandom(seed: 21, 4)
+        let qkv = Buf(T * 3 * C, seed: 51, scale: 2), dctx = Buf(T * C, seed: 52)
+        let ctx = Buf(T * C), probs = Buf(layout.probCount), dropped = Buf(layout.probCount)
+        let a = Buf(T * 3 * C), b = Buf(T * 3 * C), ctx2 = Buf(T * C)
+        attentionForward(ctx: ctx.p, probs: probs.p, qkv: qkv.p, layout: layout, C: C, dropoutP: 0.3, rng: rng, dropped: dropped.p)
+        attentionForward(ctx: ctx2.p, probs: probs.p, qkv: qkv.p, layout: layout, C: C, dropoutP: 0.3, rng: rng)
+        #expect((0..<(T * C)).allSatisfy { ctx.p[$0] == ctx2.p[$0] })
+        attentionBackward(dqkv: a.p, dctx: dctx.p, probs: probs.p, qkv: qkv.p, layout: layout, C: C, dropoutP: 0.3, rng: rng)
+        attentionBackward(dqkv: b.p, dctx: dctx.p, probs: probs.p, qkv: qkv.p, layout: layout, C: C, dropoutP: 0.3, rng: rng,
+                          dropped: dropped.p)
+        #expect((0..<(T * 3 * C)).allSatisfy { a.p[$0] == b.p[$0] }, "dqkv differs")
+
+        let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
+        let R = buckets.rows
+        let qk = Buf(T * 2 * C, seed: 53, scale: 2), v = Buf(T * C, seed: 54), pos = Buf(R * 2 * C, seed: 55)
+        do {
+            let dqk1 = Buf(T * 2 * C), dv1 = Buf(T * C), dpos1 = Buf(R * 2 * C)
+            let dqk2 = Buf(T * 2 * C), dv2 = Buf(T * C), dpos2 = Buf(R * 2 * C)
+            relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets, layout: layout,
+                                     D: C, dropoutP: 0.3, rng: rng, dropped: dropped.p)
+            relativeAttentionBackward(dqk: dqk1.p, dv: dv1.p, dpos: dpos1.p, dctx: dctx.p, probs: probs.p, qk: qk.p, v: v.p,
+                                      pos: pos.p, buckets: buckets, layout: layout, D: C, dropoutP: 0.3, rng: rng)
+            relativeAttentionBackward(dqk: dqk2.p, dv: dv2.p, dpos: dpos2.p, dctx: dctx.p, probs: probs.p, qk: qk.p, v: v.p,
+                                      pos: pos.p, buckets: buckets, layout: layout, D: C, dropoutP: 0.3, rng: rng, dropped: dropped.p)
+            #expect((0..<(T * 2 * C)).allSatisfy { dqk1.p[$0] == dqk2.p[$0] }, "dqk differs")
+            #expect((0..<(T * C)).allSatisfy { dv1.p[$0] == dv2.p[$0] }, "dv differs")
+            #expect((0..<(R * 2 * C)).allSatisfy { dpos1.p[$0] == dpos2.p[$0] }, "dpos differs")
+        }
+    }
 }
