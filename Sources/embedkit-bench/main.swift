@@ -114,7 +114,7 @@ if opts.ops {
 
 struct Result {
     var model: BenchModel
-    var trainMs = 0.0, trainTokens = 0.0, trainFlops = 0.0
+    var trainMs = 0.0, trainTokens = 0.0, trainFlops = 0.0, trainCPUms = 0.0
     var embedMs = 0.0, embedTokens = 0.0, embedFlops = 0.0
 }
 var results: [Result] = []
@@ -159,19 +159,22 @@ for m in opts.models {
         profiler.enabled = false
         let entries = profiler.entries
         let flopsPerStep = entries.reduce(0) { $0 + $1.flops } / Double(work.train.count)
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for s in 0..<opts.steps {
-            let t0 = OpProfiler.now()
+            let t0 = OpProfiler.now(), c0 = cpuSeconds()
             trainStep()
             times.append(OpProfiler.now() - t0)
-            note("[\(m.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms")
+            cpu.append(cpuSeconds() - c0)
+            note("[\(m.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms, CPU \(fmt(cpu.last! * 1000, 0)) ms")
         }
+        r.trainCPUms = median(cpu) * 1000
         r.trainMs = median(times) * 1000
         r.trainTokens = Double(work.trainTokens.reduce(0, +)) / Double(work.train.count)
         r.trainFlops = flopsPerStep
         print("Training step: **\(fmt(r.trainMs, 0)) ms** (min \(fmt(times.min()! * 1000, 0)), max \(fmt(times.max()! * 1000, 0))), "
               + "\(fmt(Double(opts.batchSize) / (r.trainMs / 1000))) triplets/s, \(fmt(r.trainTokens / (r.trainMs / 1000), 0)) tokens/s, "
-              + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s")
+              + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; "
+              + "CPU time \(fmt(r.trainCPUms, 0)) ms/step")
         print("")
         if opts.breakdown {
             printBreakdown(entries, steps: work.train.count, total: profiledSeconds)
@@ -213,11 +216,11 @@ for m in opts.models {
 
 print("## Summary")
 print("")
-print("| model | train ms/step | triplets/s | train tokens/s | train GFLOP/s | embed ms (\(opts.embedCount) sent.) | sentences/s | embed GFLOP/s |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| model | train ms/step | CPU ms/step | triplets/s | train tokens/s | train GFLOP/s | embed ms (\(opts.embedCount) sent.) | sentences/s | embed GFLOP/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in results {
     let t = r.trainMs / 1000, e = r.embedMs / 1000
-    print("| \(r.model.rawValue) | \(opts.train ? fmt(r.trainMs, 0) : "–") | \(opts.train ? fmt(Double(opts.batchSize) / t) : "–") | "
+    print("| \(r.model.rawValue) | \(opts.train ? fmt(r.trainMs, 0) : "–") | \(opts.train ? fmt(r.trainCPUms, 0) : "–") | \(opts.train ? fmt(Double(opts.batchSize) / t) : "–") | "
           + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train ? fmt(r.trainFlops / 1e9 / t) : "–") | "
           + "\(opts.embed ? fmt(r.embedMs, 0) : "–") | \(opts.embed ? fmt(Double(opts.embedCount) / e, 0) : "–") | "
           + "\(opts.embed ? fmt(r.embedFlops / 1e9 / e) : "–") |")
@@ -268,39 +271,43 @@ func printGemmCeiling(_ m: BenchModel, T: Int, meanLength: Double) {
     c.initialize(repeating: 0, count: maxC)
     let saved = openblas_get_num_threads()
     defer { openblas_set_num_threads(saved) }
-    /// `split`: our two workers each run a 1-thread sgemm on half of the rows of C.
-    func gflops(_ s: Shape, threads: Int32, split: Bool = false) -> Double {
-        openblas_set_num_threads(threads)
+    /// Times one call of each policy in turn (1 OpenBLAS thread; 2 OpenBLAS threads; our two
+    /// workers each running a 1-thread sgemm on half the rows of C), `reps` rounds interleaved so
+    /// that background load hits all three alike; returns the best GFLOP/s of each.
+    func gflops(_ s: Shape) -> (Double, Double, Double) {
         let flops = 2 * Double(s.M) * Double(s.N) * Double(s.K)
-        let reps = max(3, Int(2e9 / flops))
         let lda = s.transA ? s.M : s.K, ldb = s.transB ? s.K : s.N
         func run(_ rows: Range<Int>) {
             cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                         Int32(rows.count), Int32(s.N), Int32(s.K), 1, a + (s.transA ? rows.lowerBound : rows.lowerBound * lda),
                         Int32(lda), b, Int32(ldb), 0, c + rows.lowerBound * s.N, Int32(s.N))
         }
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let t0 = OpProfiler.now()
-            for _ in 0..<reps {
-                if split {
-                    Parallel.forEach(2) { k in run((s.M * k / 2)..<(s.M * (k + 1) / 2)) }
-                } else {
-                    run(0..<s.M)
+        let inner = max(1, Int(2e8 / flops))
+        var best = [Double](repeating: .infinity, count: 3)
+        for _ in 0..<15 {
+            for policy in 0..<3 {
+                openblas_set_num_threads(policy == 1 ? 2 : 1)
+                let t0 = OpProfiler.now()
+                for _ in 0..<inner {
+                    if policy == 2 {
+                        Parallel.forEach(2) { k in run(((s.M * k / 2) & ~15)..<(k == 1 ? s.M : (s.M / 2) & ~15)) }
+                    } else {
+                        run(0..<s.M)
+                    }
                 }
+                best[policy] = min(best[policy], (OpProfiler.now() - t0) / Double(inner))
             }
-            best = min(best, (OpProfiler.now() - t0) / Double(reps))
         }
-        return flops / best / 1e9
+        return (flops / best[0] / 1e9, flops / best[1] / 1e9, flops / best[2] / 1e9)
     }
     note("[\(m.rawValue)] sgemm ceiling")
-    print("Raw cblas_sgemm, T = \(T) tokens (best of 3):")
+    print("Raw cblas_sgemm, T = \(T) tokens (best of 15 interleaved rounds):")
     print("")
     print("| shape (M×N×K) | 1 thread GFLOP/s | 2 threads GFLOP/s | 2 workers × 1 thread, rows split |")
     print("|---|---:|---:|---:|")
     var flops1 = 0.0, time1 = 0.0, time2 = 0.0, timeS = 0.0
     for s in shapes {
-        let g1 = gflops(s, threads: 1), g2 = gflops(s, threads: 2), gs = gflops(s, threads: 1, split: true)
+        let (g1, g2, gs) = gflops(s)
         print("| \(s.name) \(s.M)×\(s.N)×\(s.K) | \(fmt(g1)) | \(fmt(g2)) | \(fmt(gs)) |")
         if !s.name.hasPrefix("attn") {
             let f = 2 * Double(s.M) * Double(s.N) * Double(s.K)
