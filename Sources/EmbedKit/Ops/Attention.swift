@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Scaled dot-product self-attention over packed sequences, BERT style. Each sequence attends only to
 // its own tokens, so no padding mask is needed: the result equals PyTorch's with a padding mask (whose
@@ -134,12 +137,28 @@ public func attentionBackward(
 
 /// Row-wise softmax in place, max-subtracted as PyTorch does.
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    // Short rows (most sentences) stay scalar: the vector path's partial-vector tail costs more than
+    // it saves below about 32 columns (`embedkit-bench --ops`: 4.1 vs 4.7 ns per element at 20).
+    if cols < 32 {
+        for r in 0..<rows {
+            let row = x + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols { m = max(m, row[j]) }
+            var s: Float = 0
+            for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
+            let inv = 1 / s
+            for j in 0..<cols { row[j] *= inv }
+        }
+        return
+    }
     for r in 0..<rows {
         let row = x + r * cols
         var mv = Float8(repeating: -.infinity)
         var j = 0
         while j + 8 <= cols { mv = max8(mv, load8(row + j)); j += 8 }
-        var m = mv.max()
+        // The lanes one by one: `SIMD.max()` is an outlined generic call, costly on short rows.
+        var m = mv[0]
+        for l in 1..<8 { m = max(m, mv[l]) }
         while j < cols { m = max(m, row[j]); j += 1 }
         var sv = Float8()
         j = 0

@@ -150,4 +150,32 @@ import Testing
             #expect((0..<(R * 2 * C)).allSatisfy { dpos1.p[$0] == dpos2.p[$0] }, "dpos differs")
         }
     }
+
+    /// The vector softmax (rows of 32 columns and more) against the scalar formula with libm expf.
+    @Test(arguments: [32, 37, 64, 130])
+    func softmaxMatchesScalar(_ cols: Int) {
+        let rows = 5
+        let x = Buf(rows * cols, seed: UInt64(60 + cols), scale: 8)
+        let y = Buf(rows * cols)
+        y.p.update(from: x.p, count: rows * cols)
+        softmaxRows(y.p, rows: rows, cols: cols)
+        var worst: Float = 0
+        for r in 0..<rows {
+            let row = Array(UnsafeBufferPointer(start: x.p + r * cols, count: cols))
+            let m = row.max()!
+            let e = row.map { expf($0 - m) }
+            let s = e.reduce(0, +)
+            for j in 0..<cols { worst = max(worst, abs(y.p[r * cols + j] - e[j] / s) / (e[j] / s * Float.ulpOfOne + 1e-30)) }
+        }
+        #expect(worst <= 8, "softmax off by \(worst) ulp")
+        // Backward: d = p ⊙ (d − Σ d·p), in place.
+        let d = Buf(rows * cols, seed: 77), want = Buf(rows * cols)
+        for r in 0..<rows {
+            var s: Float = 0
+            for j in 0..<cols { s += d.p[r * cols + j] * y.p[r * cols + j] }
+            for j in 0..<cols { want.p[r * cols + j] = y.p[r * cols + j] * (d.p[r * cols + j] - s) }
+        }
+        softmaxRowsBackward(d.p, y.p, rows: rows, cols: cols)
+        #expect((0..<(rows * cols)).allSatisfy { abs(d.p[$0] - want.p[$0]) <= 1e-6 * max(1, abs(want.p[$0])) })
+    }
 }
