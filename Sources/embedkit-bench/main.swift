@@ -24,7 +24,7 @@ struct Options {
 
     static let usage = """
     usage: embedkit-bench [--models minilm,bert,norbert] [--steps N] [--embed-reps N] [--batch N]
-                          [--sentences N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
+                          [--sentences N] [--embed-batch N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
                           [--no-train] [--no-embed] [--ops]
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
       --embed-reps) of random-weight models with the real shapes. --ops times the element-wise kernels alone.
@@ -53,6 +53,7 @@ struct Options {
             case "--embed-reps": embedReps = int(value())
             case "--batch": batchSize = int(value())
             case "--sentences": embedCount = int(value())
+            case "--embed-batch": embedBatch = int(value())
             case "--seed": seed = UInt64(int(value()))
             case "--length-scale":
                 guard let x = Double(value()), x > 0 else { fail("--length-scale needs a positive number") }
