@@ -44,6 +44,7 @@ let package = Package(
         .executableTarget(name: "train", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
         .executableTarget(name: "evaluate", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
+        .executableTarget(name: "embedkit-bench", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
         .testTarget(
             name: "EmbedKitTests",
             dependencies: ["EmbedKit"],

@@ -103,10 +103,16 @@ public final class BertEncoder: TransformerEncoder {
         let layers: [Layer]
         // Backward scratch.
         let dRes, dA, dB, dInter, dQKV: UnsafeMutablePointer<Float>
+        /// Per layer, the attention probabilities after dropout (P floats each), kept when training
+        /// with dropout so that the backward pass need not draw the masks again.
+        let dropped: [UnsafeMutablePointer<Float>]
+        private let droppedStorage: UnsafeMutablePointer<Float>?
 
-        init(T: Int, P: Int, C: Int, I: Int, L: Int) {
+        init(T: Int, P: Int, C: Int, I: Int, L: Int, withDropped: Bool) {
             self.T = T
             self.P = P
+            droppedStorage = withDropped ? .allocate(capacity: max(1, L * P)) : nil
+            dropped = droppedStorage.map { base in (0..<L).map { base + $0 * P } } ?? []
             let perLayer = 3 * T * C + P + T * C + T * C + 2 * T + T * C + 2 * T * I + T * C + 2 * T
             let total = T * C + 2 * T + (L + 1) * T * C + L * perLayer + 3 * T * C + T * I + 3 * T * C
             storage = .allocate(capacity: total)
@@ -123,14 +129,18 @@ public final class BertEncoder: TransformerEncoder {
             precondition(cursor - storage == total)
         }
 
-        deinit { storage.deallocate() }
+        deinit {
+            storage.deallocate()
+            droppedStorage?.deallocate()
+        }
     }
 
-    private func activations(T: Int, P: Int) -> Activations {
-        if let a = acts, a.T >= T, a.P >= P { return a }
+    private func activations(T: Int, P: Int, withDropped: Bool) -> Activations {
+        if let a = acts, a.T >= T, a.P >= P, !withDropped || !a.dropped.isEmpty { return a }
         // Grow with headroom so that slightly larger batches don't reallocate every step.
         let a = Activations(T: max(T, (acts?.T ?? 0) * 5 / 4), P: max(P, (acts?.P ?? 0) * 5 / 4),
-                            C: config.hiddenSize, I: config.intermediateSize, L: config.layers)
+                            C: config.hiddenSize, I: config.intermediateSize, L: config.layers,
+                            withDropped: withDropped || !(acts?.dropped.isEmpty ?? true))
         acts = a
         return a
     }
@@ -140,7 +150,7 @@ public final class BertEncoder: TransformerEncoder {
     public func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float> {
         let C = config.hiddenSize, I = config.intermediateSize, T = batch.tokenCount
         let layout = AttentionLayout(offsets: batch.offsets, heads: config.heads)
-        let a = activations(T: T, P: layout.probCount)
+        let a = activations(T: T, P: layout.probCount, withDropped: dropout != nil && config.attentionDropout > 0)
         lastBatch = batch
         lastLayout = layout
         lastDropout = dropout
@@ -150,6 +160,7 @@ public final class BertEncoder: TransformerEncoder {
 
         // Embeddings: word + position + token type 0, LayerNorm, dropout.
         let e = embValues
+        let t0 = OpProfiler.shared.begin()
         batch.tokens.withUnsafeBufferPointer { ids in
             for b in 0..<batch.count {
                 let start = batch.offsets[b]
@@ -161,6 +172,7 @@ public final class BertEncoder: TransformerEncoder {
                 }
             }
         }
+        OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embSum, e.lnw, e.lnb,
                          T: T, C: C, eps: config.layerNormEps)
         applyDropout(a.residual[0], count: T * C, p: pHidden, dropout?.rng(layer: 0, site: 0))
@@ -171,7 +183,8 @@ public final class BertEncoder: TransformerEncoder {
             // Self-attention: qkv[T, 3C] = x · Wqkvᵀ + b, then per sequence and head.
             linearForward(s.qkv, x, w.wqkv, w.bqkv, T: T, IC: C, OC: 3 * C)
             attentionForward(ctx: s.ctx, probs: s.probs, qkv: s.qkv, layout: layout, C: C,
-                             dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng)
+                             dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng,
+                             dropped: pAttn > 0 ? a.dropped[l] : nil)
             // ln1In = dropout(ctx · Woᵀ + bo) + x;  h1 = LN(ln1In)
             linearForward(s.ln1In, s.ctx, w.wo, w.bo, T: T, IC: C, OC: C)
             applyDropout(s.ln1In, count: T * C, p: pHidden, dropout?.rng(layer: l + 1, site: 1))
@@ -218,7 +231,8 @@ public final class BertEncoder: TransformerEncoder {
             applyDropout(a.dB, from: a.dRes, count: T * C, p: pHidden, dropout?.rng(layer: l + 1, site: 1))
             linearBackward(dx: a.dA, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: C, OC: C)
             attentionBackward(dqkv: a.dQKV, dctx: a.dA, probs: s.probs, qkv: s.qkv, layout: layout, C: C,
-                              dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng)
+                              dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng,
+                              dropped: pAttn > 0 ? UnsafePointer(a.dropped[l]) : nil)
             linearBackward(dx: a.dRes, dW: g.wqkv, db: g.bqkv, dy: a.dQKV, x: x, w: w.wqkv, T: T, IC: C, OC: 3 * C,
                            accumulateDX: true)
         }
@@ -227,6 +241,8 @@ public final class BertEncoder: TransformerEncoder {
         layerNormBackward(dx: a.dA, dw: embGrads.lnw, db: embGrads.lnb, dout: a.dRes, x: a.embSum,
                           mean: a.embMean, rstd: a.embRstd, w: embValues.lnw, T: T, C: C)
         let e = embGrads
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.embedding, t0) }
         lastBatch.tokens.withUnsafeBufferPointer { ids in
             for b in 0..<lastBatch.count {
                 let start = lastBatch.offsets[b]
@@ -257,6 +273,8 @@ public final class BertEncoder: TransformerEncoder {
 
 /// y[n] += x[n]
 func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.residualAdd, t0) }
     Parallel.chunks(n, minChunk: 1 << 14) { r in
         for i in r { y[i] += x[i] }
     }

@@ -141,10 +141,16 @@ public final class NorbertEncoder: TransformerEncoder {
         let layers: [Layer]
         // Backward scratch.
         let dRes, dA, dB, dC, dQK, dU, dYn, dY, dPos, dRelDrop, dRelSum: UnsafeMutablePointer<Float>
+        /// Per layer, the attention probabilities after dropout (P floats each), kept when training
+        /// with dropout so that the backward pass need not draw the masks again.
+        let dropped: [UnsafeMutablePointer<Float>]
+        private let droppedStorage: UnsafeMutablePointer<Float>?
 
-        init(T: Int, P: Int, D: Int, I: Int, R: Int, L: Int) {
+        init(T: Int, P: Int, D: Int, I: Int, R: Int, L: Int, withDropped: Bool) {
             self.T = T
             self.P = P
+            droppedStorage = withDropped ? .allocate(capacity: max(1, L * P)) : nil
+            dropped = droppedStorage.map { base in (0..<L).map { base + $0 * P } } ?? []
             let perLayer = T * D + 2 * T + 2 * T * D + T * D + R * D + R * 2 * D + P + T * D + T * D + 2 * T + T * D
                 + T * D + 2 * T + 2 * T * I + T * I + T * I + 2 * T
             let total = 2 * T + T * D + R * D + 2 * R + (L + 1) * T * D + L * perLayer
@@ -166,13 +172,17 @@ public final class NorbertEncoder: TransformerEncoder {
             precondition(cursor - storage == total)
         }
 
-        deinit { storage.deallocate() }
+        deinit {
+            storage.deallocate()
+            droppedStorage?.deallocate()
+        }
     }
 
-    private func activations(T: Int, P: Int) -> Activations {
-        if let a = acts, a.T >= T, a.P >= P { return a }
+    private func activations(T: Int, P: Int, withDropped: Bool) -> Activations {
+        if let a = acts, a.T >= T, a.P >= P, !withDropped || !a.dropped.isEmpty { return a }
         let a = Activations(T: max(T, (acts?.T ?? 0) * 5 / 4), P: max(P, (acts?.P ?? 0) * 5 / 4),
-                            D: config.hiddenSize, I: config.intermediateSize, R: buckets.rows, L: config.layers)
+                            D: config.hiddenSize, I: config.intermediateSize, R: buckets.rows, L: config.layers,
+                            withDropped: withDropped || !(acts?.dropped.isEmpty ?? true))
         acts = a
         return a
     }
@@ -182,7 +192,7 @@ public final class NorbertEncoder: TransformerEncoder {
     public func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float> {
         let D = config.hiddenSize, I = config.intermediateSize, T = batch.tokenCount, R = buckets.rows
         let layout = AttentionLayout(offsets: batch.offsets, heads: config.heads)
-        let a = activations(T: T, P: layout.probCount)
+        let a = activations(T: T, P: layout.probCount, withDropped: dropout != nil && config.attentionDropout > 0)
         lastBatch = batch
         lastLayout = layout
         lastDropout = dropout
@@ -192,9 +202,11 @@ public final class NorbertEncoder: TransformerEncoder {
         let noRng = CounterRandom(seed: 0)
 
         // Word embeddings → LayerNorm (no affine) → dropout; relative embeddings → LayerNorm.
+        let t0 = OpProfiler.shared.begin()
         batch.tokens.withUnsafeBufferPointer { ids in
             for t in 0..<T { (a.embRows + t * D).update(from: word + Int(ids[t]) * D, count: D) }
         }
+        OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embRows, nil, nil, T: T, C: D, eps: eps)
         if pHidden > 0, let dropout { EmbedKit.dropout(a.residual[0], a.residual[0], count: T * D, p: pHidden, rng: dropout.rng(layer: 0, site: 0)) }
         layerNormForward(a.relNorm, mean: a.relMean, rstd: a.relRstd, rel, relLNw, relLNb, T: R, C: D, eps: eps)
@@ -209,7 +221,8 @@ public final class NorbertEncoder: TransformerEncoder {
             applyDropout(s.relDrop, from: a.relNorm, count: R * D, p: pAttn, dropout?.rng(layer: l + 1, site: 3))
             linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D)
             relativeAttentionForward(ctx: s.ctx, probs: s.probs, qk: s.qk, v: s.v, pos: s.pos, buckets: buckets,
-                                     layout: layout, D: D, dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng)
+                                     layout: layout, D: D, dropoutP: pAttn, rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng,
+                                     dropped: pAttn > 0 ? a.dropped[l] : nil)
             linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D)
             layerNormForward(s.x1, mean: s.postMean, rstd: s.postRstd, s.o, w.postw, w.postb, T: T, C: D, eps: eps)
             applyDropout(s.x1, from: s.x1, count: T * D, p: pAttn, dropout?.rng(layer: l + 1, site: 1))
@@ -257,7 +270,8 @@ public final class NorbertEncoder: TransformerEncoder {
             linearBackward(dx: a.dC, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: D, OC: D)
             relativeAttentionBackward(dqk: a.dQK, dv: a.dB, dpos: a.dPos, dctx: a.dC, probs: s.probs, qk: s.qk,
                                       v: s.v, pos: s.pos, buckets: buckets, layout: layout, D: D, dropoutP: pAttn,
-                                      rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng)
+                                      rng: dropout?.rng(layer: l + 1, site: 0) ?? noRng,
+                                      dropped: pAttn > 0 ? UnsafePointer(a.dropped[l]) : nil)
             linearBackward(dx: a.dA, dW: g.wv, db: g.bv, dy: a.dB, x: s.hn, w: w.wv, T: T, IC: D, OC: D)
             linearBackward(dx: a.dA, dW: g.wqk, db: g.bqk, dy: a.dQK, x: s.hn, w: w.wqk, T: T, IC: D, OC: 2 * D,
                            accumulateDX: true)
@@ -275,6 +289,8 @@ public final class NorbertEncoder: TransformerEncoder {
         applyDropout(a.dRes, from: a.dRes, count: T * D, p: pHidden, dropout?.rng(layer: 0, site: 0))
         layerNormBackward(dx: a.dA, dw: nil, db: nil, dout: a.dRes, x: a.embRows, mean: a.embMean, rstd: a.embRstd,
                           w: nil, T: T, C: D)
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.embedding, t0) }
         lastBatch.tokens.withUnsafeBufferPointer { ids in
             for t in 0..<T {
                 let row = dWord + Int(ids[t]) * D, d = a.dA + t * D

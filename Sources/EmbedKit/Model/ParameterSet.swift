@@ -60,6 +60,8 @@ public final class ParameterSet: @unchecked Sendable {
     }
 
     public func zeroGrads() {
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.zeroGrads, t0) }
         Parallel.chunks(count, minChunk: 1 << 16) { r in
             (grads + r.lowerBound).update(repeating: 0, count: r.count)
         }

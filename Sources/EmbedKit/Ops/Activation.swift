@@ -27,38 +27,56 @@ private let sqrt2OverPi: Float = 0.797_884_560_802_865_355_88
 
 /// out[n] = act(x[n])
 public func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
         switch act {
-        case .gelu:
-            for i in range { let v = x[i]; out[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
-        case .geluTanh:
-            for i in range {
-                let v = x[i]
-                out[i] = 0.5 * v * (1 + tanhf(sqrt2OverPi * (v + 0.044715 * v * v * v)))
-            }
-        case .relu:
-            for i in range { out[i] = max(x[i], 0) }
+        case .gelu: map8(out, x, range, gelu8)
+        case .geluTanh: map8(out, x, range, geluTanh8)
+        case .relu: map8(out, x, range) { $0.replacing(with: 0, where: $0 .< 0) }
         }
     }
 }
 
 /// dx[n] = dout[n] · act'(x[n])  (overwrites dx; dx may alias dout)
 public func activationBackward(_ dx: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
         switch act {
-        case .gelu:
-            for i in range {
-                let v = x[i]
-                let cdf = 0.5 * (1 + erff(v * invSqrt2))
-                let pdf = expf(-0.5 * v * v) * invSqrt2Pi
-                dx[i] = dout[i] * (cdf + v * pdf)
-            }
-        case .geluTanh:
-            for i in range { dx[i] = dout[i] * geluTanhDerivative(x[i]) }
-        case .relu:
-            for i in range { dx[i] = x[i] > 0 ? dout[i] : 0 }
+        case .gelu: map8(dx, dout, x, range) { d, v in d * geluDerivative8(v) }
+        case .geluTanh: map8(dx, dout, x, range) { d, v in d * geluTanhDerivative8(v) }
+        case .relu: map8(dx, dout, x, range) { d, v in d.replacing(with: 0, where: v .<= 0) }
         }
     }
+}
+
+// The element formulas, eight lanes at a time with the SIMD erf/tanh/exp (VectorMath.swift), in the
+// same order of operations as the scalar forms below.
+
+/// 0.5·v·(1 + erf(v/√2))
+@inline(__always)
+public func gelu8(_ v: Float8) -> Float8 { 0.5 * v * (1 + verf(v * invSqrt2)) }
+
+/// Φ(v) + v·φ(v)
+@inline(__always)
+public func geluDerivative8(_ v: Float8) -> Float8 {
+    let cdf = 0.5 * (1 + verf(v * invSqrt2))
+    let pdf = vexp(-0.5 * v * v) * invSqrt2Pi
+    return cdf + v * pdf
+}
+
+@inline(__always)
+public func geluTanh8(_ v: Float8) -> Float8 {
+    0.5 * v * (1 + vtanh(sqrt2OverPi * (v + 0.044715 * v * v * v)))
+}
+
+@inline(__always)
+public func geluTanhDerivative8(_ v: Float8) -> Float8 {
+    let u = sqrt2OverPi * (v + 0.044715 * v * v * v)
+    let th = vtanh(u)
+    let du = sqrt2OverPi * (1 + 3 * 0.044715 * v * v)
+    return 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du
 }
 
 @inline(__always)
@@ -79,23 +97,39 @@ public func geluTanhDerivative(_ v: Float) -> Float {
 
 /// y[T, I] = a · gelu_tanh(g)  for u[T, 2I] = [a | g]
 public func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
         for t in range {
-            let a = u + t * 2 * I, g = a + I, yt = y + t * I
-            for i in 0..<I { yt[i] = a[i] * geluTanh(g[i]) }
+            let a = u + t * 2 * I, g = a + I
+            map8(y + t * I, a, g, 0..<I) { a, g in a * geluTanh8(g) }
         }
     }
 }
 
 /// du[T, 2I] (overwritten) from dy[T, I]: da = dy · gelu_tanh(g), dg = dy · a · gelu_tanh'(g)
 public func gegluBackward(_ du: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
         for t in range {
             let a = u + t * 2 * I, g = a + I, d = dy + t * I
             let da = du + t * 2 * I, dg = da + I
-            for i in 0..<I {
-                da[i] = d[i] * geluTanh(g[i])
-                dg[i] = d[i] * a[i] * geluTanhDerivative(g[i])
+            var i = 0
+            while i < I {
+                let n = min(8, I - i)
+                let dv = n == 8 ? load8(d + i) : loadPartial(d + i, n)
+                let av = n == 8 ? load8(a + i) : loadPartial(a + i, n)
+                let gv = n == 8 ? load8(g + i) : loadPartial(g + i, n)
+                let dav = dv * geluTanh8(gv), dgv = dv * av * geluTanhDerivative8(gv)
+                if n == 8 {
+                    store8(dav, da + i)
+                    store8(dgv, dg + i)
+                } else {
+                    storePartial(dav, da + i, n)
+                    storePartial(dgv, dg + i, n)
+                }
+                i += 8
             }
         }
     }

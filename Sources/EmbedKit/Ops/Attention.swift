@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Scaled dot-product self-attention over packed sequences, BERT style. Each sequence attends only to
 // its own tokens, so no padding mask is needed: the result equals PyTorch's with a padding mask (whose
@@ -32,6 +35,8 @@ public struct AttentionLayout {
     public var probCount: Int { probOffsets.last ?? 0 }
     public func length(_ b: Int) -> Int { offsets[b + 1] - offsets[b] }
     public func probOffset(_ b: Int, _ h: Int) -> Int { let l = length(b); return probOffsets[b] + h * l * l }
+    /// Σ_b len_b² (the size of one head's attention matrices over the batch).
+    public var sumOfSquaredLengths: Int { probCount / max(heads, 1) }
 }
 
 /// Runs `body(b, h)` for every sequence and head on all cores, with OpenBLAS single-threaded inside
@@ -44,15 +49,19 @@ func forEachSequenceHead(_ layout: AttentionLayout, _ body: (Int, Int) -> Void) 
     Parallel.forEach(layout.batch * nh) { item in body(item / nh, item % nh) }
 }
 
-/// ctx[T, C] = dropout(softmax(Q·Kᵀ / √hd)) · V per sequence and head; saves probs (before dropout).
+/// ctx[T, C] = dropout(softmax(Q·Kᵀ / √hd)) · V per sequence and head; saves probs (before dropout)
+/// and, when `dropped` is given (probCount floats) and dropout is on, the dropped-out probabilities,
+/// which spares `attentionBackward` drawing the mask twice more.
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafeMutablePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
     let ld = Int32(3 * C)
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
@@ -64,10 +73,10 @@ public func attentionForward(
         var pd = UnsafePointer(p)
         var scratch: UnsafeMutablePointer<Float>? = nil
         if dropoutP > 0 {
-            let s = UnsafeMutablePointer<Float>.allocate(capacity: len * len)
+            let s = dropped.map { $0 + layout.probOffset(b, h) } ?? .allocate(capacity: len * len)
             dropoutSerial(s, p, count: len * len, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
             pd = UnsafePointer(s)
-            scratch = s
+            if dropped == nil { scratch = s }
         }
         // ctx[len, hd] = pd · v
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
@@ -76,15 +85,17 @@ public func attentionForward(
     }
 }
 
-/// Given dctx[T, C], writes dqkv[T, 3C].
+/// Given dctx[T, C], writes dqkv[T, 3C]. `dropped`: what the forward saved there, if anything.
 public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
     probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
     let ld = Int32(3 * C)
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
@@ -95,7 +106,11 @@ public func attentionBackward(
         let dp = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { dp.deallocate() }
         // dv[len, hd] = pdᵀ · dc, with pd the dropped-out probabilities.
-        if dropoutP > 0 {
+        let saved = dropoutP > 0 ? dropped.map { $0 + layout.probOffset(b, h) } : nil
+        if let saved {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
+                        1, saved, Int32(len), dc, Int32(C), 0, dv, ld)
+        } else if dropoutP > 0 {
             dropoutSerial(dp, p, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                         1, dp, Int32(len), dc, Int32(C), 0, dv, ld)
@@ -106,7 +121,9 @@ public func attentionBackward(
         // dpd[len, len] = dc · vᵀ, then back through dropout.
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
                     1, dc, Int32(C), v, ld, 0, dp, Int32(len))
-        if dropoutP > 0 {
+        if let saved {
+            dropoutBackwardFromSaved(dp, saved, count: n, p: dropoutP)
+        } else if dropoutP > 0 {
             dropoutSerial(dp, dp, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
         }
         softmaxRowsBackward(dp, p, rows: len, cols: len)
@@ -120,14 +137,48 @@ public func attentionBackward(
 
 /// Row-wise softmax in place, max-subtracted as PyTorch does.
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    // Short rows (most sentences) stay scalar: the vector path's partial-vector tail costs more than
+    // it saves below about 32 columns (`embedkit-bench --ops`: 4.1 vs 4.7 ns per element at 20).
+    if cols < 32 {
+        for r in 0..<rows {
+            let row = x + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols { m = max(m, row[j]) }
+            var s: Float = 0
+            for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
+            let inv = 1 / s
+            for j in 0..<cols { row[j] *= inv }
+        }
+        return
+    }
     for r in 0..<rows {
         let row = x + r * cols
-        var m = -Float.infinity
-        for j in 0..<cols { m = max(m, row[j]) }
-        var s: Float = 0
-        for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
-        let inv = 1 / s
-        for j in 0..<cols { row[j] *= inv }
+        var mv = Float8(repeating: -.infinity)
+        var j = 0
+        while j + 8 <= cols { mv = max8(mv, load8(row + j)); j += 8 }
+        // The lanes one by one: `SIMD.max()` is an outlined generic call, costly on short rows.
+        var m = mv[0]
+        for l in 1..<8 { m = max(m, mv[l]) }
+        while j < cols { m = max(m, row[j]); j += 1 }
+        var sv = Float8()
+        j = 0
+        while j + 8 <= cols {
+            let e = vexp(load8(row + j) - m)
+            store8(e, row + j)
+            sv += e
+            j += 8
+        }
+        if j < cols {
+            let n = cols - j
+            // Padding lanes are −∞: e⁻∞ = 0 adds nothing to the sum.
+            var v = Float8(repeating: -.infinity)
+            for l in 0..<n { v[l] = row[j + l] }
+            let e = vexp(v - m)
+            storePartial(e, row + j, n)
+            sv += e
+        }
+        let inv = 1 / sv.sum()
+        map8(row, row, 0..<cols) { $0 * inv }
     }
 }
 
@@ -136,8 +187,17 @@ public func softmaxRowsBackward(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePoi
     for r in 0..<rows {
         let dr = d + r * cols, pr = p + r * cols
         let s = dot(UnsafePointer(dr), pr, cols)
-        for j in 0..<cols { dr[j] = pr[j] * (dr[j] - s) }
+        map8(dr, dr, pr, 0..<cols) { d, p in p * (d - s) }
     }
+}
+
+/// The backward of attention dropout from the saved dropped-out probabilities instead of the
+/// generator: d[i] = saved[i] ≠ 0 ? d[i]/(1−p) : 0. Where the mask kept a probability that is exactly
+/// 0 this gives 0 instead of d[i]/(1−p), which changes nothing: the softmax backward that follows
+/// multiplies every element by its probability.
+func dropoutBackwardFromSaved(_ d: UnsafeMutablePointer<Float>, _ saved: UnsafePointer<Float>, count n: Int, p: Float) {
+    let scale = 1 / (1 - p)
+    map8(d, d, saved, 0..<n) { dv, sv in keepWhereNonzero8(dv * scale, sv) }
 }
 
 /// Dropout on the calling thread (attention already runs one sequence-head per core).
@@ -145,10 +205,5 @@ func dropoutSerial(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
     p: Float, rng: CounterRandom, indexOffset: Int
 ) {
-    let scale = 1 / (1 - p)
-    for i in 0..<n { out[i] = rng.uniform(indexOffset + i) >= p ? x[i] * scale : 0 }
+    dropoutKernel(out, x, 0..<n, p: p, rng: rng, indexOffset: indexOffset)
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

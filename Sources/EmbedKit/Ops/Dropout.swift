@@ -7,14 +7,29 @@ public func dropout(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
     p: Float, rng: CounterRandom, indexOffset: Int = 0
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.dropout, t0) }
     guard p > 0 else {
         if UnsafePointer(out) != x { out.update(from: x, count: n) }
         return
     }
-    let scale = 1 / (1 - p)
     Parallel.chunks(n, minChunk: 8192) { range in
-        for i in range {
-            out[i] = rng.uniform(indexOffset + i) >= p ? x[i] * scale : 0
-        }
+        dropoutKernel(out, x, range, p: p, rng: rng, indexOffset: indexOffset)
+    }
+}
+
+/// out[i] = keep(indexOffset + i) ? x[i] / (1−p) : 0 over `range`, on the calling thread.
+/// keep(j) is `rng.uniform(j) >= p`, decided on the integer behind it: uniform(j) is k·2⁻²⁴ with
+/// k = bits(j) >> 40, which is ≥ p exactly when k ≥ ⌈p·2²⁴⌉ (p·2²⁴ is exact in Double). Same mask,
+/// without an integer-to-float conversion per element.
+@inline(__always)
+func dropoutKernel(
+    _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ range: Range<Int>,
+    p: Float, rng: CounterRandom, indexOffset: Int
+) {
+    let scale = 1 / (1 - p)
+    let threshold = UInt64((Double(p) * 16_777_216).rounded(.up))
+    for i in range {
+        out[i] = rng.bits(indexOffset &+ i) >> 40 >= threshold ? x[i] * scale : 0
     }
 }

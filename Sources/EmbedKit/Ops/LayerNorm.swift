@@ -7,6 +7,8 @@ public func layerNormForward(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?,
     T: Int, C: Int, eps: Float
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.layerNormForward, t0) }
     Parallel.chunks(T, minChunk: 16) { range in
         for t in range {
             let xt = x + t * C
@@ -32,6 +34,8 @@ public func layerNormBackward(
     dout: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
     w: UnsafePointer<Float>?, T: Int, C: Int, accumulate: Bool = false
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.layerNormBackward, t0) }
     // dx per token, in parallel; dnorm = dout · w, x̂ = (x - μ)·rstd,
     // dx = rstd · (dnorm - mean(dnorm) - x̂ · mean(dnorm · x̂)).
     Parallel.chunks(T, minChunk: 16) { range in

@@ -20,6 +20,8 @@ public func multipleNegativesRankingLoss(
     dAnchors: UnsafeMutablePointer<Float>? = nil, dCandidates: UnsafeMutablePointer<Float>? = nil
 ) -> MNRLResult {
     precondition(N >= B, "MNRL needs at least one candidate per anchor")
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.loss, t0) }
     let an = UnsafeMutablePointer<Float>.allocate(capacity: B * C)
     let cn = UnsafeMutablePointer<Float>.allocate(capacity: N * C)
     let aNorm = UnsafeMutablePointer<Float>.allocate(capacity: B)

@@ -14,6 +14,8 @@ public func poolingForward(
     _ emb: UnsafeMutablePointer<Float>, _ hidden: UnsafePointer<Float>, offsets: [Int], C: Int,
     mode: PoolingMode, argmax: UnsafeMutablePointer<Int32>? = nil
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.pooling, t0) }
     let B = offsets.count - 1
     for b in 0..<B {
         let start = offsets[b], len = offsets[b + 1] - start
@@ -50,6 +52,8 @@ public func poolingBackward(
     _ dhidden: UnsafeMutablePointer<Float>, _ demb: UnsafePointer<Float>, offsets: [Int], C: Int,
     mode: PoolingMode, argmax: UnsafePointer<Int32>? = nil
 ) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.pooling, t0) }
     let B = offsets.count - 1
     dhidden.update(repeating: 0, count: (offsets.last ?? 0) * C)
     for b in 0..<B {

@@ -54,14 +54,19 @@ public struct RelativeBuckets: Sendable {
     }
 }
 
-/// Forward over all sequences and heads; saves probs (before dropout).
+/// Forward over all sequences and heads; saves probs (before dropout) and, when `dropped` is given
+/// and dropout is on, the dropped-out probabilities for the backward pass (see attentionForward).
 public func relativeAttentionForward(
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     qk: UnsafePointer<Float>, v: UnsafePointer<Float>, pos: UnsafePointer<Float>,
-    buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom
+    buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom,
+    dropped: UnsafeMutablePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
+    let t0 = OpProfiler.shared.begin()
+    // q·kᵀ and p·v over Σ len², the two position products over T·R, per head.
+    defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, D, 1) + 2 * gemmFlops(layout.tokens, R, D)) }
     buckets.indices.withUnsafeBufferPointer { idxBuf in
         let idx = idxBuf.baseAddress!
         forEachSequenceHead(layout) { b, h in
@@ -90,10 +95,10 @@ public func relativeAttentionForward(
             var pd = UnsafePointer(s)
             var scratch: UnsafeMutablePointer<Float>? = nil
             if dropoutP > 0 {
-                let d = UnsafeMutablePointer<Float>.allocate(capacity: len * len)
+                let d = dropped.map { $0 + layout.probOffset(b, h) } ?? .allocate(capacity: len * len)
                 dropoutSerial(d, s, count: len * len, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
                 pd = UnsafePointer(d)
-                scratch = d
+                if dropped == nil { scratch = d }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                         1, pd, Int32(len), vv, Int32(D), 0, ctx + start * D + h * hd, Int32(D))
@@ -102,21 +107,25 @@ public func relativeAttentionForward(
     }
 }
 
-/// Given dctx[T, D]: writes dqk[T, 2D] and dv[T, D], and writes dpos[R, 2D].
+/// Given dctx[T, D]: writes dqk[T, 2D] and dv[T, D], and writes dpos[R, 2D]. `dropped`: what the
+/// forward saved there, if anything.
 /// Parallel over heads (each owns its columns of dpos), sequences in order within a head, so the
 /// sums over sequences are deterministic.
 public func relativeAttentionBackward(
     dqk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, dpos: UnsafeMutablePointer<Float>,
     dctx: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     qk: UnsafePointer<Float>, v: UnsafePointer<Float>, pos: UnsafePointer<Float>,
-    buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom
+    buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom,
+    dropped: UnsafePointer<Float>? = nil
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, D, 1) + 4 * gemmFlops(layout.tokens, R, D)) }
     dpos.update(repeating: 0, count: R * 2 * D)
-    let saved = openblas_get_num_threads()
+    let savedThreads = openblas_get_num_threads()
     openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(saved) }
+    defer { openblas_set_num_threads(savedThreads) }
     buckets.indices.withUnsafeBufferPointer { idxBuf in
         let idx = idxBuf.baseAddress!
         Parallel.forEach(nh) { h in
@@ -133,7 +142,11 @@ public func relativeAttentionBackward(
                 defer { ds.deallocate() }
                 let g1 = ds + n, g2 = g1 + len * R
                 // dv = pdᵀ · dc
-                if dropoutP > 0 {
+                let saved = dropoutP > 0 ? dropped.map { $0 + layout.probOffset(b, h) } : nil
+                if let saved {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
+                                1, saved, Int32(len), dc, Int32(D), 0, dvv, Int32(D))
+                } else if dropoutP > 0 {
                     dropoutSerial(ds, p, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                                 1, ds, Int32(len), dc, Int32(D), 0, dvv, Int32(D))
@@ -144,7 +157,9 @@ public func relativeAttentionBackward(
                 // ds = softmax'(dropout'(dc · vᵀ)) — the gradient of the summed scores s.
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
                             1, dc, Int32(D), vv, Int32(D), 0, ds, Int32(len))
-                if dropoutP > 0 {
+                if let saved {
+                    dropoutBackwardFromSaved(ds, saved, count: n, p: dropoutP)
+                } else if dropoutP > 0 {
                     dropoutSerial(ds, ds, count: n, p: dropoutP, rng: rng, indexOffset: layout.probOffset(b, h))
                 }
                 softmaxRowsBackward(ds, p, rows: len, cols: len)

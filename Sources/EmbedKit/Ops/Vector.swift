@@ -52,3 +52,48 @@ public func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, from m: 
     while i < n { let d = x[i] - m; s += d * d; i += 1 }
     return s
 }
+
+/// The first `n` (< 8) floats at p, the other lanes 0.
+@inline(__always)
+public func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD8<Float> {
+    var v = SIMD8<Float>()
+    for i in 0..<n { v[i] = p[i] }
+    return v
+}
+
+/// Stores the first `n` (< 8) lanes of v at p.
+@inline(__always)
+public func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { p[i] = v[i] }
+}
+
+/// out[i] = f(x[i]) over `range`, eight lanes at a time; the tail goes through a padded vector, so
+/// every element gets the same arithmetic whatever the partition (results never depend on the
+/// thread count).
+@inline(__always)
+func map8(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ range: Range<Int>, _ f: (SIMD8<Float>) -> SIMD8<Float>) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        store8(f(load8(x + i)), out + i)
+        i += 8
+    }
+    if i < range.upperBound {
+        let n = range.upperBound - i
+        storePartial(f(loadPartial(x + i, n)), out + i, n)
+    }
+}
+
+/// out[i] = f(a[i], b[i]) over `range`, as `map8`.
+@inline(__always)
+func map8(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ range: Range<Int>,
+          _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        store8(f(load8(a + i), load8(b + i)), out + i)
+        i += 8
+    }
+    if i < range.upperBound {
+        let n = range.upperBound - i
+        storePartial(f(loadPartial(a + i, n), loadPartial(b + i, n)), out + i, n)
+    }
+}

@@ -28,9 +28,13 @@ public final class AdamW: @unchecked Sendable {
         v.deallocate()
     }
 
-    /// One update of every parameter with learning rate `lr`.
-    public func update(_ params: ParameterSet, lr: Float) {
+    /// One update of every parameter with learning rate `lr`. `gradScale` multiplies every gradient
+    /// as it is read: pass the clipping coefficient here (see `clipCoefficient`) instead of scaling
+    /// the gradients in place first, which saves two passes over them with bit-identical results.
+    public func update(_ params: ParameterSet, lr: Float, gradScale: Float = 1) {
         precondition(params.count == count)
+        let t0 = OpProfiler.shared.begin()
+        defer { OpProfiler.shared.end(.adamW, t0) }
         step += 1
         let t = Float(step)
         let bc1 = 1 - pow(beta1, t)
@@ -39,19 +43,36 @@ public final class AdamW: @unchecked Sendable {
         let bc2Sqrt = bc2.squareRoot()
         let (b1, b2, eps, wd) = (beta1, beta2, self.eps, weightDecay)
         let m = self.m, v = self.v, values = params.values, grads = params.grads
-        for e in params.entries {
-            let decayFactor: Float = e.decay ? 1 - lr * wd : 1
-            Parallel.chunks(e.count, minChunk: 1 << 15) { r in
-                for j in r {
-                    let i = e.offset + j
-                    let g = grads[i]
-                    var p = values[i]
-                    if e.decay { p *= decayFactor }
-                    let mi = b1 * m[i] + (1 - b1) * g
-                    let vi = b2 * v[i] + (1 - b2) * g * g
-                    m[i] = mi
-                    v[i] = vi
-                    values[i] = p - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+        let entries = params.entries
+        // One parallel region over the flat buffers (fixed halves), each worker walking the tensors
+        // that overlap its range; per element the same operations in the same order as torch's
+        // single-tensor AdamW, eight lanes at a time.
+        Parallel.chunks(count, minChunk: 1 << 15) { range in
+            for e in entries {
+                let lo = max(range.lowerBound, e.offset), hi = min(range.upperBound, e.offset + e.count)
+                guard lo < hi else { continue }
+                let decayFactor: Float = e.decay ? 1 - lr * wd : 1
+                @inline(__always) func lanes(_ g0: Float8, _ p0: Float8, _ m0: Float8, _ v0: Float8) -> (Float8, Float8, Float8) {
+                    let g = gradScale == 1 ? g0 : g0 * gradScale
+                    let p = e.decay ? p0 * decayFactor : p0
+                    let mi = b1 * m0 + (1 - b1) * g
+                    let vi = b2 * v0 + (1 - b2) * g * g
+                    return (p - stepSize * (mi / (sqrt8(vi) / bc2Sqrt + eps)), mi, vi)
+                }
+                var i = lo
+                while i + 8 <= hi {
+                    let (p, mi, vi) = lanes(load8(grads + i), load8(values + i), load8(m + i), load8(v + i))
+                    store8(p, values + i)
+                    store8(mi, m + i)
+                    store8(vi, v + i)
+                    i += 8
+                }
+                if i < hi {
+                    let n = hi - i
+                    let (p, mi, vi) = lanes(loadPartial(grads + i, n), loadPartial(values + i, n), loadPartial(m + i, n), loadPartial(v + i, n))
+                    storePartial(p, values + i, n)
+                    storePartial(mi, m + i, n)
+                    storePartial(vi, v + i, n)
                 }
             }
         }
@@ -93,14 +114,25 @@ public func gradientNorm(_ params: ParameterSet) -> Double {
     return partial.reduce(0, +).squareRoot()
 }
 
+/// The factor clip_grad_norm_ scales gradients by: maxNorm / (norm + 1e-6), clamped to 1. Pass it to
+/// `AdamW.update(_:lr:gradScale:)` to clip without a separate pass over the gradients:
+///
+///     let norm = gradientNorm(params)
+///     optimizer.update(params, lr: lr, gradScale: clipCoefficient(norm: norm, maxNorm: 1))
+public func clipCoefficient(norm: Double, maxNorm: Double) -> Float {
+    Float(min(maxNorm / (norm + 1e-6), 1))
+}
+
 /// Scales gradients so their global norm is at most `maxNorm`, as clip_grad_norm_ does
 /// (coefficient maxNorm / (norm + 1e-6), clamped to 1). Returns the norm before clipping.
 @discardableResult
 public func clipGradients(_ params: ParameterSet, maxNorm: Double) -> Double {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.clip, t0) }
     let norm = gradientNorm(params)
-    let coef = min(maxNorm / (norm + 1e-6), 1)
+    let coef = clipCoefficient(norm: norm, maxNorm: maxNorm)
     if coef < 1 {
-        let c = Float(coef), grads = params.grads
+        let c = coef, grads = params.grads
         Parallel.chunks(params.count, minChunk: 1 << 16) { r in
             for i in r { grads[i] *= c }
         }

@@ -1,0 +1,323 @@
+import CBLAS
+import EmbedKit
+import Foundation
+
+// embedkit-bench: times one MNRL training step (forward, loss, backward, clipping, AdamW) on 16
+// triplets and an embedding pass over 256 sentences, for random-weight models of real shapes, with
+// a per-op breakdown and the raw sgemm ceiling for the same shapes. Results are Markdown tables on
+// stdout (progress on stderr). See tools/bench.sh and BENCHMARKS.md.
+
+struct Options {
+    var models: [BenchModel] = BenchModel.allCases
+    var steps = 5
+    var embedReps = 3
+    var batchSize = 16
+    var embedCount = 256
+    var embedBatch = 32
+    var seed: UInt64 = 2024
+    var lengthScale = 1.0
+    var breakdown = true
+    var gemm = true
+    var train = true
+    var embed = true
+    var ops = false
+
+    static let usage = """
+    usage: embedkit-bench [--models minilm,bert,norbert] [--steps N] [--embed-reps N] [--batch N]
+                          [--sentences N] [--embed-batch N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
+                          [--no-train] [--no-embed] [--ops]
+      Times training steps (median of --steps after one warm-up) and embedding passes (median of
+      --embed-reps) of random-weight models with the real shapes. --ops times the element-wise kernels alone.
+      EMBEDKIT_THREADS sets the worker count.
+    """
+
+    init(_ args: [String]) {
+        var i = 0
+        func value() -> String {
+            i += 1
+            guard i < args.count else { fail("\(args[i - 1]) needs a value") }
+            return args[i]
+        }
+        func int(_ s: String) -> Int {
+            guard let v = Int(s), v > 0 else { fail("expected a positive integer, got '\(s)'") }
+            return v
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--models":
+                models = value().split(separator: ",").map { name in
+                    guard let m = BenchModel(rawValue: String(name)) else { fail("unknown model '\(name)' (minilm, bert, norbert)") }
+                    return m
+                }
+            case "--steps": steps = int(value())
+            case "--embed-reps": embedReps = int(value())
+            case "--batch": batchSize = int(value())
+            case "--sentences": embedCount = int(value())
+            case "--embed-batch": embedBatch = int(value())
+            case "--seed": seed = UInt64(int(value()))
+            case "--length-scale":
+                guard let x = Double(value()), x > 0 else { fail("--length-scale needs a positive number") }
+                lengthScale = x
+            case "--no-breakdown": breakdown = false
+            case "--no-gemm": gemm = false
+            case "--no-train": train = false
+            case "--no-embed": embed = false
+            case "--ops": ops = true
+            case "-h", "--help": print(Options.usage); exit(0)
+            default: fail("unknown option '\(args[i])'\n\(Options.usage)")
+            }
+            i += 1
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("embedkit-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+
+let opts = Options(Array(CommandLine.arguments.dropFirst()))
+let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("model name") }?
+    .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
+print("# embedkit-bench")
+print("")
+print("- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; EmbedKit workers \(Parallel.workers); "
+      + "OpenBLAS \(String(cString: openblas_get_config())) core \(String(cString: openblas_get_corename())), \(openblas_get_num_threads()) threads")
+print("- load average at start: \(loadAverage())")
+print("- training: \(opts.batchSize) triplets per step, dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
+print("- embedding: \(opts.embedCount) sentences, \(opts.embedBatch) per batch sorted by length; median of \(opts.embedReps) passes")
+print("- lengths: log-normal, median \(fmt(18 * opts.lengthScale, 0)), σ 0.5, clamped 5…128 (seed \(opts.seed))")
+print("")
+
+if opts.ops {
+    runOpsBench(T: 1000, C: 384)
+    runOpsBench(T: 1000, C: 768)
+    runOptimizerBench(count: 22_000_000)
+    runAttentionBench()
+    exit(0)
+}
+
+struct Result {
+    var model: BenchModel
+    var trainMs = 0.0, trainTokens = 0.0, trainFlops = 0.0, trainCPUms = 0.0
+    var embedMs = 0.0, embedTokens = 0.0, embedFlops = 0.0
+}
+var results: [Result] = []
+let profiler = OpProfiler.shared
+
+for m in opts.models {
+    note("[\(m.rawValue)] building")
+    let model = m.build(seed: opts.seed)
+    let params = model.encoder.parameters
+    let work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
+                        embedBatch: opts.embedBatch, seed: opts.seed, lengthScale: opts.lengthScale)
+    var r = Result(model: m)
+    print("## \(m.title)")
+    print("")
+    print("\(params.count / 1_000_000)M parameters; training batches of \(work.trainTokens.map(String.init).joined(separator: ", ")) tokens; "
+          + "embedding \(work.embedTokens) tokens")
+    print("")
+
+    if opts.train {
+        let objective = MNRLObjective(model: model)
+        let optimizer = AdamW(parameters: params, weightDecay: 0.01)
+        var step = 0
+        func trainStep() {
+            let batch = work.train[step % work.train.count]
+            params.zeroGrads()
+            objective.accumulateGradients(batch, dropout: DropoutContext(seed: 1, step: step))
+            clipGradients(params, maxNorm: 1.0)
+            optimizer.update(params, lr: 2e-5)
+            step += 1
+        }
+        note("[\(m.rawValue)] training warm-up")
+        trainStep()
+        // One profiled step per distinct batch (FLOPs and breakdown), then the timed steps.
+        profiler.reset()
+        profiler.enabled = true
+        var profiledSeconds = 0.0
+        for _ in 0..<work.train.count {
+            let t0 = OpProfiler.now()
+            trainStep()
+            profiledSeconds += OpProfiler.now() - t0
+        }
+        profiler.enabled = false
+        let entries = profiler.entries
+        let flopsPerStep = entries.reduce(0) { $0 + $1.flops } / Double(work.train.count)
+        var times: [Double] = [], cpu: [Double] = []
+        for s in 0..<opts.steps {
+            let t0 = OpProfiler.now(), c0 = cpuSeconds()
+            trainStep()
+            times.append(OpProfiler.now() - t0)
+            cpu.append(cpuSeconds() - c0)
+            note("[\(m.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms, CPU \(fmt(cpu.last! * 1000, 0)) ms")
+        }
+        r.trainCPUms = median(cpu) * 1000
+        r.trainMs = median(times) * 1000
+        r.trainTokens = Double(work.trainTokens.reduce(0, +)) / Double(work.train.count)
+        r.trainFlops = flopsPerStep
+        print("Training step: **\(fmt(r.trainMs, 0)) ms** (min \(fmt(times.min()! * 1000, 0)), max \(fmt(times.max()! * 1000, 0))), "
+              + "\(fmt(Double(opts.batchSize) / (r.trainMs / 1000))) triplets/s, \(fmt(r.trainTokens / (r.trainMs / 1000), 0)) tokens/s, "
+              + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; "
+              + "CPU time \(fmt(r.trainCPUms, 0)) ms/step")
+        print("")
+        if opts.breakdown {
+            printBreakdown(entries, steps: work.train.count, total: profiledSeconds)
+        }
+    }
+
+    if opts.embed {
+        func pass() { for b in work.embed { _ = model.embed(b) } }
+        note("[\(m.rawValue)] embedding warm-up")
+        pass()
+        profiler.reset()
+        profiler.enabled = true
+        let p0 = OpProfiler.now()
+        pass()
+        let profiledSeconds = OpProfiler.now() - p0
+        profiler.enabled = false
+        let entries = profiler.entries
+        var times: [Double] = []
+        for _ in 0..<opts.embedReps {
+            let t0 = OpProfiler.now()
+            pass()
+            times.append(OpProfiler.now() - t0)
+        }
+        r.embedMs = median(times) * 1000
+        r.embedTokens = Double(work.embedTokens)
+        r.embedFlops = entries.reduce(0) { $0 + $1.flops }
+        print("Embedding \(opts.embedCount) sentences: **\(fmt(r.embedMs, 0)) ms** (min \(fmt(times.min()! * 1000, 0))), "
+              + "\(fmt(Double(opts.embedCount) / (r.embedMs / 1000), 0)) sentences/s, \(fmt(r.embedTokens / (r.embedMs / 1000), 0)) tokens/s, "
+              + "\(fmt(r.embedFlops / 1e9 / (r.embedMs / 1000))) GFLOP/s")
+        print("")
+        if opts.breakdown { printBreakdown(entries, steps: 1, total: profiledSeconds) }
+    }
+
+    if opts.gemm, let batch = work.train.first {
+        printGemmCeiling(m, T: batch.packed.tokenCount, meanLength: Double(batch.packed.tokenCount) / Double(batch.packed.count))
+    }
+    results.append(r)
+}
+
+print("## Summary")
+print("")
+print("| model | train ms/step | CPU ms/step | triplets/s | train tokens/s | train GFLOP/s | embed ms (\(opts.embedCount) sent.) | sentences/s | embed GFLOP/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in results {
+    let t = r.trainMs / 1000, e = r.embedMs / 1000
+    print("| \(r.model.rawValue) | \(opts.train ? fmt(r.trainMs, 0) : "–") | \(opts.train ? fmt(r.trainCPUms, 0) : "–") | \(opts.train ? fmt(Double(opts.batchSize) / t) : "–") | "
+          + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train ? fmt(r.trainFlops / 1e9 / t) : "–") | "
+          + "\(opts.embed ? fmt(r.embedMs, 0) : "–") | \(opts.embed ? fmt(Double(opts.embedCount) / e, 0) : "–") | "
+          + "\(opts.embed ? fmt(r.embedFlops / 1e9 / e) : "–") |")
+}
+print("")
+print("- load average at end: \(loadAverage())")
+
+// MARK: - Report pieces
+
+func printBreakdown(_ entries: [OpProfiler.Entry], steps: Int, total: Double) {
+    let n = Double(steps)
+    let covered = entries.reduce(0) { $0 + $1.seconds }
+    print("| op | calls | ms | % | GFLOP/s |")
+    print("|---|---:|---:|---:|---:|")
+    for e in entries.sorted(by: { $0.seconds > $1.seconds }) {
+        let g = e.flops > 0 ? fmt(e.flops / e.seconds / 1e9) : ""
+        print("| \(e.kind.name) | \(Int(Double(e.calls) / n)) | \(fmt(e.seconds / n * 1000)) | \(fmt(100 * e.seconds / total)) | \(g) |")
+    }
+    print("| (not instrumented) | | \(fmt((total - covered) / n * 1000)) | \(fmt(100 * (total - covered) / total)) | |")
+    print("| **total (profiled)** | | \(fmt(total / n * 1000)) | 100 | |")
+    print("")
+}
+
+/// Raw cblas_sgemm speed for the step's matrix shapes on 1 and 2 OpenBLAS threads: the ceiling for
+/// the linear layers. Shapes are (M, N, K) with the transposes the layers use.
+func printGemmCeiling(_ m: BenchModel, T: Int, meanLength: Double) {
+    let (C, I): (Int, Int) = m == .minilm ? (384, 1536) : (768, m == .norbert ? 2048 : 3072)
+    struct Shape { let name: String; let transA: Bool; let transB: Bool; let M: Int; let N: Int; let K: Int }
+    var shapes: [Shape] = []
+    let linears: [(String, Int, Int)] = m == .norbert
+        ? [("qk", C, 2 * C), ("v/out", C, C), ("ffn in", C, 2 * I), ("ffn out", I, C)]
+        : [("qkv", C, 3 * C), ("out", C, C), ("ffn in", C, I), ("ffn out", I, C)]
+    for (name, ic, oc) in linears {
+        shapes.append(Shape(name: "\(name) fwd  x·Wᵀ", transA: false, transB: true, M: T, N: oc, K: ic))
+        shapes.append(Shape(name: "\(name) dx   dy·W", transA: false, transB: false, M: T, N: ic, K: oc))
+        shapes.append(Shape(name: "\(name) dW   dyᵀ·x", transA: true, transB: false, M: oc, N: ic, K: T))
+    }
+    let hd = C / 12, len = Int(meanLength.rounded())
+    shapes.append(Shape(name: "attn q·kᵀ (len \(len), hd \(hd))", transA: false, transB: true, M: len, N: len, K: hd))
+    shapes.append(Shape(name: "attn p·v", transA: false, transB: false, M: len, N: hd, K: len))
+    let maxA = shapes.map { $0.M * $0.K }.max()!, maxB = shapes.map { $0.K * $0.N }.max()!, maxC = shapes.map { $0.M * $0.N }.max()!
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: maxA), b = UnsafeMutablePointer<Float>.allocate(capacity: maxB)
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: maxC)
+    defer { a.deallocate(); b.deallocate(); c.deallocate() }
+    var rng = SplitMix64(seed: 7)
+    for i in 0..<maxA { a[i] = Float(rng.next() >> 40) / 16_777_216 - 0.5 }
+    for i in 0..<maxB { b[i] = Float(rng.next() >> 40) / 16_777_216 - 0.5 }
+    c.initialize(repeating: 0, count: maxC)
+    let saved = openblas_get_num_threads()
+    defer { openblas_set_num_threads(saved) }
+    /// Times one call of each policy in turn (1 OpenBLAS thread; 2 OpenBLAS threads; our two
+    /// workers each running a 1-thread sgemm on half the rows of C), `reps` rounds interleaved so
+    /// that background load hits all three alike; returns the best GFLOP/s of each.
+    func gflops(_ s: Shape) -> (Double, Double, Double) {
+        let flops = 2 * Double(s.M) * Double(s.N) * Double(s.K)
+        let lda = s.transA ? s.M : s.K, ldb = s.transB ? s.K : s.N
+        func run(_ rows: Range<Int>) {
+            cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(s.N), Int32(s.K), 1, a + (s.transA ? rows.lowerBound : rows.lowerBound * lda),
+                        Int32(lda), b, Int32(ldb), 0, c + rows.lowerBound * s.N, Int32(s.N))
+        }
+        let inner = max(1, Int(2e8 / flops))
+        var best = [Double](repeating: .infinity, count: 3)
+        for _ in 0..<15 {
+            for policy in 0..<3 {
+                openblas_set_num_threads(policy == 1 ? 2 : 1)
+                let t0 = OpProfiler.now()
+                for _ in 0..<inner {
+                    if policy == 2 {
+                        Parallel.forEach(2) { k in run(((s.M * k / 2) & ~15)..<(k == 1 ? s.M : (s.M / 2) & ~15)) }
+                    } else {
+                        run(0..<s.M)
+                    }
+                }
+                best[policy] = min(best[policy], (OpProfiler.now() - t0) / Double(inner))
+            }
+        }
+        return (flops / best[0] / 1e9, flops / best[1] / 1e9, flops / best[2] / 1e9)
+    }
+    note("[\(m.rawValue)] sgemm ceiling")
+    print("Raw cblas_sgemm, T = \(T) tokens (best of 15 interleaved rounds):")
+    print("")
+    print("| shape (M×N×K) | 1 thread GFLOP/s | 2 threads GFLOP/s | 2 workers × 1 thread, rows split |")
+    print("|---|---:|---:|---:|")
+    var flops1 = 0.0, time1 = 0.0, time2 = 0.0, timeS = 0.0
+    for s in shapes {
+        let (g1, g2, gs) = gflops(s)
+        print("| \(s.name) \(s.M)×\(s.N)×\(s.K) | \(fmt(g1)) | \(fmt(g2)) | \(fmt(gs)) |")
+        if !s.name.hasPrefix("attn") {
+            let f = 2 * Double(s.M) * Double(s.N) * Double(s.K)
+            flops1 += f
+            time1 += f / (g1 * 1e9)
+            time2 += f / (g2 * 1e9)
+            timeS += f / (gs * 1e9)
+        }
+    }
+    print("| **linear layers combined** | \(fmt(flops1 / time1 / 1e9)) | \(fmt(flops1 / time2 / 1e9)) | \(fmt(flops1 / timeS / 1e9)) |")
+    print("")
+}
