@@ -154,10 +154,12 @@ public final class Trainer {
                 loss += Double(l) / Double(micro.count)
                 windowTriplets += rowsInBatch.count
             }
-            lastNorm = t.maxGradNorm > 0 ? clipGradients(model.encoder.parameters, maxNorm: t.maxGradNorm)
-                                         : gradientNorm(model.encoder.parameters)
+            // Clipping is folded into the update (the same weights as clip_grad_norm_ then step,
+            // one pass over the gradients fewer).
+            lastNorm = gradientNorm(model.encoder.parameters)
+            let scale = t.maxGradNorm > 0 ? clipCoefficient(norm: lastNorm, maxNorm: t.maxGradNorm) : 1
             let lr = schedule.lr(at: step)
-            optimizer.update(model.encoder.parameters, lr: Float(lr))
+            optimizer.update(model.encoder.parameters, lr: Float(lr), gradScale: scale)
             currentWeightsCheckpoint = nil
             state.globalStep += 1
             state.epoch = Double(epoch) + Double(inEpoch + 1) / Double(stepsPerEpoch)
