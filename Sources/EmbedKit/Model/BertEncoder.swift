@@ -92,9 +92,7 @@ public final class BertEncoder: TransformerEncoder {
 
     /// Every buffer the forward pass keeps for backward, plus backward scratch, carved from one
     /// allocation. Shapes: T packed tokens, C hidden, I intermediate, P attention floats per layer.
-    final class Activations {
-        let T: Int, P: Int
-        let storage: UnsafeMutablePointer<Float>
+    final class Activations: EncoderActivations {
         let embSum, embMean, embRstd: UnsafeMutablePointer<Float>   // [T,C], [T], [T]
         let residual: [UnsafeMutablePointer<Float>]                  // L+1 × [T,C]
         struct Layer {
@@ -103,21 +101,12 @@ public final class BertEncoder: TransformerEncoder {
         let layers: [Layer]
         // Backward scratch.
         let dRes, dA, dB, dInter, dQKV: UnsafeMutablePointer<Float>
-        /// Per layer, the attention probabilities after dropout (P floats each), kept when training
-        /// with dropout so that the backward pass need not draw the masks again.
-        let dropped: [UnsafeMutablePointer<Float>]
-        private let droppedStorage: UnsafeMutablePointer<Float>?
 
         init(T: Int, P: Int, C: Int, I: Int, L: Int, withDropped: Bool) {
-            self.T = T
-            self.P = P
-            droppedStorage = withDropped ? .allocate(capacity: max(1, L * P)) : nil
-            dropped = droppedStorage.map { base in (0..<L).map { base + $0 * P } } ?? []
             let perLayer = 3 * T * C + P + T * C + T * C + 2 * T + T * C + 2 * T * I + T * C + 2 * T
             let total = T * C + 2 * T + (L + 1) * T * C + L * perLayer + 3 * T * C + T * I + 3 * T * C
-            storage = .allocate(capacity: total)
-            var cursor = storage
-            func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { cursor += n }; return cursor }
+            let arena = FloatArena(capacity: total)
+            let take = arena.take
             embSum = take(T * C); embMean = take(T); embRstd = take(T)
             residual = (0...L).map { _ in take(T * C) }
             layers = (0..<L).map { _ in
@@ -126,21 +115,14 @@ public final class BertEncoder: TransformerEncoder {
                       ln2In: take(T * C), ln2Mean: take(T), ln2Rstd: take(T))
             }
             dRes = take(T * C); dA = take(T * C); dB = take(T * C); dInter = take(T * I); dQKV = take(3 * T * C)
-            precondition(cursor - storage == total)
-        }
-
-        deinit {
-            storage.deallocate()
-            droppedStorage?.deallocate()
+            super.init(T: T, P: P, arena: arena, layers: L, withDropped: withDropped)
         }
     }
 
     private func activations(T: Int, P: Int, withDropped: Bool) -> Activations {
-        if let a = acts, a.T >= T, a.P >= P, !withDropped || !a.dropped.isEmpty { return a }
-        // Grow with headroom so that slightly larger batches don't reallocate every step.
-        let a = Activations(T: max(T, (acts?.T ?? 0) * 5 / 4), P: max(P, (acts?.P ?? 0) * 5 / 4),
-                            C: config.hiddenSize, I: config.intermediateSize, L: config.layers,
-                            withDropped: withDropped || !(acts?.dropped.isEmpty ?? true))
+        let a = EncoderActivations.reuse(acts, T: T, P: P, withDropped: withDropped) { t, p, d in
+            Activations(T: t, P: p, C: config.hiddenSize, I: config.intermediateSize, L: config.layers, withDropped: d)
+        }
         acts = a
         return a
     }

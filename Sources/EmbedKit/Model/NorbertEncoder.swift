@@ -127,9 +127,7 @@ public final class NorbertEncoder: TransformerEncoder {
 
     // MARK: Activations
 
-    final class Activations {
-        let T: Int, P: Int
-        let storage: UnsafeMutablePointer<Float>
+    final class Activations: EncoderActivations {
         let embMean, embRstd: UnsafeMutablePointer<Float>          // [T] (LN of the looked-up rows)
         let embRows: UnsafeMutablePointer<Float>                    // [T, D] looked-up word embeddings
         let relNorm, relMean, relRstd: UnsafeMutablePointer<Float>  // [R, D], [R], [R]
@@ -141,23 +139,14 @@ public final class NorbertEncoder: TransformerEncoder {
         let layers: [Layer]
         // Backward scratch.
         let dRes, dA, dB, dC, dQK, dU, dYn, dY, dPos, dRelDrop, dRelSum: UnsafeMutablePointer<Float>
-        /// Per layer, the attention probabilities after dropout (P floats each), kept when training
-        /// with dropout so that the backward pass need not draw the masks again.
-        let dropped: [UnsafeMutablePointer<Float>]
-        private let droppedStorage: UnsafeMutablePointer<Float>?
 
         init(T: Int, P: Int, D: Int, I: Int, R: Int, L: Int, withDropped: Bool) {
-            self.T = T
-            self.P = P
-            droppedStorage = withDropped ? .allocate(capacity: max(1, L * P)) : nil
-            dropped = droppedStorage.map { base in (0..<L).map { base + $0 * P } } ?? []
             let perLayer = T * D + 2 * T + 2 * T * D + T * D + R * D + R * 2 * D + P + T * D + T * D + 2 * T + T * D
                 + T * D + 2 * T + 2 * T * I + T * I + T * I + 2 * T
             let total = 2 * T + T * D + R * D + 2 * R + (L + 1) * T * D + L * perLayer
                 + 4 * T * D + 2 * T * D + 2 * T * I + 2 * T * I + R * 2 * D + R * D + R * D
-            storage = .allocate(capacity: total)
-            var cursor = storage
-            func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { cursor += n }; return cursor }
+            let arena = FloatArena(capacity: total)
+            let take = arena.take
             embMean = take(T); embRstd = take(T); embRows = take(T * D)
             relNorm = take(R * D); relMean = take(R); relRstd = take(R)
             residual = (0...L).map { _ in take(T * D) }
@@ -169,20 +158,14 @@ public final class NorbertEncoder: TransformerEncoder {
             }
             dRes = take(T * D); dA = take(T * D); dB = take(T * D); dC = take(T * D); dQK = take(2 * T * D)
             dU = take(2 * T * I); dYn = take(T * I); dY = take(T * I); dPos = take(R * 2 * D); dRelDrop = take(R * D); dRelSum = take(R * D)
-            precondition(cursor - storage == total)
-        }
-
-        deinit {
-            storage.deallocate()
-            droppedStorage?.deallocate()
+            super.init(T: T, P: P, arena: arena, layers: L, withDropped: withDropped)
         }
     }
 
     private func activations(T: Int, P: Int, withDropped: Bool) -> Activations {
-        if let a = acts, a.T >= T, a.P >= P, !withDropped || !a.dropped.isEmpty { return a }
-        let a = Activations(T: max(T, (acts?.T ?? 0) * 5 / 4), P: max(P, (acts?.P ?? 0) * 5 / 4),
-                            D: config.hiddenSize, I: config.intermediateSize, R: buckets.rows, L: config.layers,
-                            withDropped: withDropped || !(acts?.dropped.isEmpty ?? true))
+        let a = EncoderActivations.reuse(acts, T: T, P: P, withDropped: withDropped) { t, p, d in
+            Activations(T: t, P: p, D: config.hiddenSize, I: config.intermediateSize, R: buckets.rows, L: config.layers, withDropped: d)
+        }
         acts = a
         return a
     }
