@@ -227,33 +227,8 @@ import Testing
         let config = BertConfig(vocabSize: 20, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 12,
                                 maxPositions: 16, typeVocabSize: 2, layerNormEps: 1e-5, activation: act,
                                 hiddenDropout: 0.2, attentionDropout: 0.2)
-        let enc = BertEncoder(config: config)
-        let params = enc.parameters
-        var seedRng = SplitMix64(seed: 42)
-        for i in 0..<params.count { params.values[i] = Float(Double(seedRng.next() >> 11) / Double(1 << 53) - 0.5) * 0.6 }
-        for e in params.entries where e.name.hasSuffix("LayerNorm.weight") {
-            for j in 0..<e.count { params.values[e.offset + j] += 1 }
-        }
-        let batch = PackedBatch(sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 2]])
-        let ctx = DropoutContext(seed: 3, step: 1)
-        let T = batch.tokenCount, C = config.hiddenSize
-        let w = Buf(T * C, seed: 23)
-        func loss() -> Double {
-            let h = enc.forward(batch, dropout: ctx)
-            var s = 0.0
-            for i in 0..<(T * C) { s += Double(h[i]) * Double(w.p[i]) }
-            return s
-        }
-        _ = loss()
-        params.zeroGrads()
-        let d = Buf(T * C)
-        d.p.update(from: w.p, count: T * C)
-        enc.backward(d.p)
-        for e in params.entries {
-            let view = Buf(borrowing: params.values + e.offset, count: e.count)
-            let g = Buf(borrowing: params.grads + e.offset, count: e.count)
-            check(view, g, loss, e.name, samples: 6)
-        }
+        checkEncoder(BertEncoder(config: config), seed: 42, scale: 0.6, layerNormSuffix: "LayerNorm.weight",
+                     sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 2]])
     }
 }
 
@@ -262,32 +237,39 @@ extension GradientCheckTests {
     @Test func norbertEncoder() {
         let config = NorbertConfig(vocabSize: 20, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 6,
                                    maxPositions: 32, bucketSize: 4, layerNormEps: 1e-5, hiddenDropout: 0.2, attentionDropout: 0.2)
-        let enc = NorbertEncoder(config: config)
-        let params = enc.parameters
-        var seedRng = SplitMix64(seed: 43)
-        for i in 0..<params.count { params.values[i] = Float(Double(seedRng.next() >> 11) / Double(1 << 53) - 0.5) * 0.8 }
-        for e in params.entries where e.name.hasSuffix("layer_norm.weight") {
-            for j in 0..<e.count { params.values[e.offset + j] += 1 }
-        }
-        let batch = PackedBatch(sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 13, 14, 15, 2]])
-        let ctx = DropoutContext(seed: 4, step: 2)
-        let T = batch.tokenCount, C = config.hiddenSize
-        let w = Buf(T * C, seed: 24)
-        func loss() -> Double {
-            let h = enc.forward(batch, dropout: ctx)
-            var s = 0.0
-            for i in 0..<(T * C) { s += Double(h[i]) * Double(w.p[i]) }
-            return s
-        }
-        _ = loss()
-        params.zeroGrads()
-        let d = Buf(T * C)
-        d.p.update(from: w.p, count: T * C)
-        enc.backward(d.p)
-        for e in params.entries {
-            check(Buf(borrowing: params.values + e.offset, count: e.count), Buf(borrowing: params.grads + e.offset, count: e.count),
-                  loss, e.name, samples: 6)
-        }
+        checkEncoder(NorbertEncoder(config: config), seed: 43, scale: 0.8, layerNormSuffix: "layer_norm.weight",
+                     sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 13, 14, 15, 2]])
+    }
+}
+
+/// A whole encoder with random weights (LayerNorm weights near 1) and dropout on: every parameter
+/// tensor's gradient, on a sample of its elements, against finite differences of Σ w·hidden.
+func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, layerNormSuffix: String, sequences: [[Int32]],
+                  sourceLocation: SourceLocation = #_sourceLocation) {
+    let params = enc.parameters
+    var rng = SplitMix64(seed: seed)
+    for i in 0..<params.count { params.values[i] = Float((Double(rng.next() >> 11) / Double(1 << 53) - 0.5) * scale) }
+    for e in params.entries where e.name.hasSuffix(layerNormSuffix) {
+        for j in 0..<e.count { params.values[e.offset + j] += 1 }
+    }
+    let batch = PackedBatch(sequences: sequences)
+    let ctx = DropoutContext(seed: seed &+ 1, step: 1)
+    let n = batch.tokenCount * enc.hiddenSize
+    let w = Buf(n, seed: seed &+ 2)
+    func loss() -> Double {
+        let h = enc.forward(batch, dropout: ctx)
+        var s = 0.0
+        for i in 0..<n { s += Double(h[i]) * Double(w.p[i]) }
+        return s
+    }
+    _ = loss()
+    params.zeroGrads()
+    let d = Buf(n)
+    d.p.update(from: w.p, count: n)
+    enc.backward(d.p)
+    for e in params.entries {
+        check(Buf(borrowing: params.values + e.offset, count: e.count), Buf(borrowing: params.grads + e.offset, count: e.count),
+              loss, e.name, samples: 6, sourceLocation: sourceLocation)
     }
 }
 
