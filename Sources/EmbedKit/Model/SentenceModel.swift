@@ -100,8 +100,10 @@ public final class SentenceModel {
             // The checkpoint's own position_indices buffer, when it has one, is the bucket table the
             // Python model uses; ours is computed the same way and only fills in when it is absent.
             let encoder = NorbertEncoder(config: c)
+            // NorbertModel's only untrained tensors are its persistent position_indices buffers.
             let (store, passthrough) = try loadWeights(into: encoder.parameters, directory: directory,
-                                                       anchor: "embedding.word_embedding.weight")
+                                                       anchor: "embedding.word_embedding.weight",
+                                                       keep: { $0.hasSuffix(".attention.position_indices") })
             if let stored = passthrough.first(where: { $0.name.hasSuffix("attention.position_indices") }),
                stored.shape.count == 2, stored.shape[0] == stored.shape[1] {
                 let values = stored.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)).map { Int($0) } }
@@ -118,8 +120,11 @@ public final class SentenceModel {
         case "bert", "roberta", "xlm-roberta", "camembert":
             let c = try BertConfig(json: config, path: configPath)
             let encoder = BertEncoder(config: c)
+            // BertModel's untrained tensors: the pooler (sentence-transformers ignores it, but a
+            // BertModel checkpoint has it). position_ids is a buffer transformers rebuilds itself.
             let (_, passthrough) = try loadWeights(into: encoder.parameters, directory: directory,
-                                                   anchor: "embeddings.word_embeddings.weight")
+                                                   anchor: "embeddings.word_embeddings.weight",
+                                                   keep: { $0.hasPrefix("pooler.") })
             return (encoder, passthrough)
         default:
             throw EmbedError("\(configPath): model_type '\(modelType)' is not supported (bert, roberta, xlm-roberta, norbert)")

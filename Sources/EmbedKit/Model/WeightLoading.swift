@@ -10,9 +10,13 @@ public struct WeightTensor: Sendable {
 /// Fills a ParameterSet from a model folder's weights (model.safetensors, pytorch_model.bin, or
 /// their sharded forms). State-dict names may carry a prefix (`bert.` in BertForPreTraining
 /// checkpoints such as NbAiLab/nb-bert-base); it is found from the `anchor` tensor. Shapes are
-/// checked against the layout. Other tensors under the same prefix are returned to be saved back
-/// (floats as F32, integers as I64); heads outside it (`cls.*`) are dropped, as AutoModel drops them.
-func loadWeights(into params: ParameterSet, directory: String, anchor: String) throws -> (store: any TensorStore, extra: [WeightTensor]) {
+/// checked against the layout. Tensors under the same prefix that `keep` accepts — the ones the
+/// architecture's base model (what AutoModel builds) holds but we do not train, such as BERT's pooler
+/// — are returned to be saved back (floats as F32, integers as I64). Everything else, pretraining
+/// heads above all (`cls.*`, `classifier.*`), is dropped as AutoModel drops it; saved back, it would
+/// make Python warn about unexpected weights.
+func loadWeights(into params: ParameterSet, directory: String, anchor: String,
+                 keep: (String) -> Bool) throws -> (store: any TensorStore, extra: [WeightTensor]) {
     let store = try openWeights(directory: directory)
     let path = store.path
     guard let prefix = ["", "bert.", "model.", "roberta.", "norbert3.", "encoder."].first(where: { store.contains($0 + anchor) }) else {
@@ -30,9 +34,7 @@ func loadWeights(into params: ParameterSet, directory: String, anchor: String) t
     var extra: [WeightTensor] = []
     for name in store.names where name.hasPrefix(prefix) {
         let local = String(name.dropFirst(prefix.count))
-        guard params.entry(local) == nil else { continue }
-        // A buffer transformers recreates itself (and does not save) in BertEmbeddings.
-        if local == "embeddings.position_ids" { continue }
+        guard params.entry(local) == nil, keep(local) else { continue }
         let shape = try store.shape(name)
         if try store.dtype(name).isFloat {
             let v = try store.floats(name)
