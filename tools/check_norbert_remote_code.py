@@ -272,12 +272,12 @@ def reference_embeddings(shared, modeling, sentences, max_len):
 
 
 def short(problem):
-    p = problem.replace("\n", " ")
-    p = re.sub(r"\s+", " ", p)
-    m = re.search(r"LOAD REPORT from: \S+ (.*?) Notes:", p)
-    if m:
-        p = "load report: " + m.group(1).replace("Key | Status | |", "").replace("-", "").strip()
-    return p[:170] + ("…" if len(p) > 170 else "")
+    """One line for the table: load reports become their KEY STATUS rows."""
+    rows = re.findall(r"^(\S.*?)\s*\|\s*(MISSING|UNEXPECTED|MISMATCH)\b", problem, re.M)
+    if rows:
+        return "load report: " + ", ".join(f"{k} {st}" for k, st in rows)
+    p = re.sub(r"\s+", " ", problem)
+    return p[:120] + ("…" if len(p) > 120 else "")
 
 
 def study(a):
@@ -303,6 +303,14 @@ def study(a):
             status = ("loads, no warning" if res["loaded"] and not res["problems"] else
                       "loads, WARNS" if res["loaded"] else "FAILS") + (", encode fails" if "encode_error" in res else "")
             print(f"[{i + 1:2d}] {name}: {status}", file=sys.stderr)
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1, ensure_ascii=False)
+    print_table(rows)
+
+
+def print_table(rows):
+    """The study's rows as the markdown table of docs/norbert3-remote-code.md."""
     print("| # | folder variant | load | warnings / errors while loading | encode (40 sentences) "
           "| embeddings vs ltgoslo's model built directly |")
     print("|---|---|---|---|---|---|")
@@ -320,9 +328,6 @@ def study(a):
         agree = (f"max abs diff {r['vs_direct']['max_abs_diff']:.2g}" if r["vs_direct"] else "–")
         print(f"| {i} | {r['variant']} ({r['what']}) | {status} | {probs.replace('|', '/')} | {enc.replace('|', '/')} "
               f"| {agree} |")
-    if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(rows, f, indent=1, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,6 +399,7 @@ def main():
                     help="folder with ltgoslo's modeling_norbert.py and configuration_norbert.py (study mode)")
     ap.add_argument("--shared", default=SHARED)
     ap.add_argument("--json", help="study mode: also write the rows as JSON")
+    ap.add_argument("--table-from", metavar="JSON", help="only print the table of an earlier --json")
     ap.add_argument("--compare", metavar="DIR", help="check a NorBERT3 folder saved by our train")
     ap.add_argument("--embed", help="with --compare: our embed binary")
     ap.add_argument("--reference-only", action="store_true", help="with --compare: skip embed")
@@ -403,7 +409,9 @@ def main():
     ap.add_argument("--min-cosine", type=float, default=0.99999)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    if a.compare:
+    if a.table_from:
+        print_table(json.load(open(a.table_from, encoding="utf-8")))
+    elif a.compare:
         if not a.embed and not a.reference_only:
             ap.error("--compare needs --embed PATH or --reference-only")
         compare(a)
