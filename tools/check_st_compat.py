@@ -25,7 +25,6 @@ import contextlib
 import io
 import json
 import logging
-import math
 import os
 import re
 import struct
@@ -380,6 +379,8 @@ def encode_reference(model, sentences, batch_size):
 def run_check(model_dir, embed=None, sentences_path=DEFAULT_SENTENCES, head=150, tail=150, reference_only=False,
               min_cosine=0.99999, batch_size=32, trust_remote_code=None, timeout=1800):
     """The whole check; returns (failures, stats). Used by check_norbert_remote_code.py too."""
+    import numpy as np
+
     rep = Report()
     config = check_files(model_dir, rep)
     model = load_model(model_dir, rep, trust_remote_code, config)
@@ -392,9 +393,9 @@ def run_check(model_dir, embed=None, sentences_path=DEFAULT_SENTENCES, head=150,
             ref = encode_reference(model, sentences, batch_size)
         for w in got["warnings"] + got["logs"] + ([got["stderr"]] if got["stderr"] else []):
             rep.note(f"while encoding (not a load warning): {w}")
-        rep.ok(f"{ref.shape[0]} embeddings of dimension {ref.shape[1]} in {time.time() - t0:.1f} s, "
-               f"all finite: {bool(__import__('numpy').isfinite(ref).all())}")
-        if not __import__("numpy").isfinite(ref).all():
+        finite = bool(np.isfinite(ref).all())
+        rep.ok(f"{ref.shape[0]} embeddings of dimension {ref.shape[1]} in {time.time() - t0:.1f} s, all finite: {finite}")
+        if not finite:
             rep.fail("sentence-transformers produced non-finite embeddings")
         if reference_only:
             rep.note("--reference-only: embed not run, embeddings not compared")

@@ -115,7 +115,6 @@ def load_model(path, max_seq_length):
 
 
 def train_one(args, train_rows, seed, workdir):
-    import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.training_args import BatchSamplers
