@@ -259,9 +259,13 @@ def write_outputs(results, json_path, md_path):
     L.append("## Wall time\n")
     L.append(f"Per run (load + train, {results['runs'][0]['train']['steps'] if results['runs'] else '?'} steps): "
              + ", ".join(f"seed {r['seed']}: {r['train']['train_seconds'] / 60:.1f} min" for r in results["runs"])
-             + f". One evaluation of the test set: ~{base['eval_seconds'] / 60:.1f} min. "
+             + ". One evaluation of the test set: "
+             + ", ".join(f"{x / 60:.1f}" for x in [base["eval_seconds"]] + [r["eval_seconds"] for r in results["runs"]])
+             + " min (base, then after each run). "
              f"Machine: {results['machine']['cpus']} cores shared with other jobs "
              "(load averages at each run's start are in the JSON), so times are indicative only.\n")
+    L.append("More seeds: rerun with the same settings and a longer `--seeds` list; seeds already in the JSON "
+             "are skipped.\n")
     L.append("## Versions\n")
     L.append(", ".join(f"{k} {v}" for k, v in results["versions"].items()) + "\n")
     with open(md_path, "w", encoding="utf-8") as f:
