@@ -3,13 +3,11 @@
 /// download proves it is the file the repository commit points to. Written here rather than taken
 /// from a dependency because it is small and the project adds no packages for it.
 public struct SHA256: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+    private var state: State =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
-    /// A partial 64-byte block waiting for more input.
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+    private var blocks = HashBlocks()
 
-    public init() { pending.reserveCapacity(64) }
+    public init() {}
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -23,25 +21,9 @@ public struct SHA256: Sendable {
     ]
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
-        var n = bytes.count
-        length &+= UInt64(n)
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, n)
-            pending.append(contentsOf: UnsafeBufferPointer(start: p, count: take))
-            p += take
-            n -= take
-            if pending.count == 64 {
-                pending.withUnsafeBufferPointer { compress($0.baseAddress!) }
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-        while n >= 64 {
-            compress(p)
-            p += 64
-            n -= 64
-        }
-        if n > 0 { pending.append(contentsOf: UnsafeBufferPointer(start: p, count: n)) }
+        var h = state
+        blocks.update(bytes) { SHA256.compress(&h, $0) }
+        state = h
     }
 
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
@@ -50,20 +32,10 @@ public struct SHA256: Sendable {
 
     /// The 32-byte digest. The value is consumed: call on a copy to keep hashing.
     public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail: [UInt8] = [0x80]
-        let padTo = (pending.count + 1 + 8 + 63) / 64 * 64
-        tail += [UInt8](repeating: 0, count: padTo - pending.count - 1 - 8)
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        let saved = length
-        update(tail)
-        length = saved
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for w in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out += [UInt8(w >> 24), UInt8(w >> 16 & 0xff), UInt8(w >> 8 & 0xff), UInt8(w & 0xff)]
-        }
-        return out
+        var h = state
+        blocks.finish { SHA256.compress(&h, $0) }
+        state = h
+        return HashBlocks.digest([state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7])
     }
 
     /// The digest as 64 lower-case hex digits, the form the hub uses.
@@ -75,17 +47,16 @@ public struct SHA256: Sendable {
         return h.hexDigest()
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
+    private typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+
+    private static func compress(_ state: inout State, _ block: UnsafePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            compress(block, w)
+            compress(&state, block, w)
         }
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>, _ w: UnsafeMutableBufferPointer<UInt32>) {
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8
-                | UInt32(block[4 * i + 3])
-        }
+    private static func compress(_ state: inout State, _ block: UnsafePointer<UInt8>, _ w: UnsafeMutableBufferPointer<UInt32>) {
+        HashBlocks.loadWords(block, into: w)
         for i in 16..<64 {
             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
             let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)

@@ -103,7 +103,7 @@ public enum TripletEvaluator {
 /// Appends to a log-like file (created if missing). Logs grow by whole lines; no temp-and-rename.
 func appendText(_ text: String, to path: String) throws {
     let fm = FileManager.default
-    if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+    if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
     guard let h = FileHandle(forWritingAtPath: path) else { throw EmbedError("\(path): cannot open for appending") }
     defer { try? h.close() }
     do {

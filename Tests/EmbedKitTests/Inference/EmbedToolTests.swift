@@ -66,7 +66,7 @@ struct EmbedToolTests {
                                          stdin: "{\"text\": \"ok\"}\n{\"text\": 3}\n")
         #expect(badJSON.status == 1 && badJSON.stderr.contains("-:2: no string field 'text'"))
         let path = TestPaths.scratch() + "/bad.txt"
-        FileManager.default.createFile(atPath: path, contents: Data([0x6F, 0x6B, 0x0A, 0xC3, 0x28, 0x0A]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x6F, 0x6B, 0x0A, 0xC3, 0x28, 0x0A]))
         let badUTF8 = try ToolRunner.run("embed", ["--model", TestPaths.minilm!, "--quiet", path])
         #expect(badUTF8.status == 1 && badUTF8.stderr.contains("bad.txt:2: invalid UTF-8"), "\(badUTF8.stderr)")
     }

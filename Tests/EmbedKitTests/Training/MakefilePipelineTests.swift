@@ -24,7 +24,7 @@ struct MakefilePipelineTests {
         p.arguments = ["--no-print-directory", "-C", TestPaths.packageRoot, "SKIP_BUILD=1", "BIN=\(ToolRunner.productsDirectory!)",
                        "WORKDIR=\(workdir)"] + args
         let log = workdir + "/make-\(UUID().uuidString.prefix(6)).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardOutput = h
         p.standardError = h

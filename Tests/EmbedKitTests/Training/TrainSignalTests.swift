@@ -29,7 +29,7 @@ struct TrainSignalTests {
         let inPipe = Pipe()
         p.standardInput = inPipe
         let errPath = work + "/stderr"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardError = errHandle
         p.standardOutput = FileHandle.nullDevice
