@@ -19,7 +19,8 @@ Subcommands (run from the package root, with `tokenizers` and `transformers` ins
              normalizer and pre-tokenizer on the random corpus, small BPE / Roberta / Bert configs).
 
   bench      Compares the `tokenize` tool (release build) with `tokenizers` on one thread over the
-             same 100K sentences, checks that the ids are identical and prints sentences/s.
+             same 100K sentences, checks that the ids are identical and prints sentences/s as a
+             Markdown table (BENCHMARKS.md).
 
 Nothing here is needed to run the Swift tests; only to regenerate what they compare against.
 """
@@ -806,8 +807,11 @@ def write_small_model_fixtures(train_texts, texts):
 # ----------------------------------------------------------------------------------------------
 
 def cmd_bench(args):
-    """`tokenize` (release build, --threads as given) against `tokenizers` encoding in one thread,
-    on the same 100K sentences; the ids must be identical."""
+    """`tokenize` (release build, 1 and --threads threads) against `tokenizers` in one thread, on the
+    same 100K sentences; the ids must be identical. `tokenizers` is timed both ways a Python user
+    calls it, `encode` per sentence and `encode_batch` (Rayon held to one thread), and the ratio is
+    against the faster."""
+    os.environ["RAYON_NUM_THREADS"] = "1"  # before tokenizers starts its thread pool
     import tempfile
     from safetensors.numpy import load_file
 
@@ -826,28 +830,39 @@ def cmd_bench(args):
     toks = reference_tokenizers()
     folders = {"minilm": "all-MiniLM-L6-v2", "e5": "multilingual-e5-small", "ltg": "ltg-style-norwegian",
                "norbert1-default": "norbert1-cased"}
-    print(f"{len(texts)} sentences, max length {args.max_seq_length}; tokenize --threads {args.threads}")
-    print(f"{'tokenizer':18} {'tokenizers 1 thread':>20} {'tokenize (wall)':>16} {'ratio':>7}  ids")
+    threads = sorted({1, args.threads})
+    print(f"{len(texts)} sentences, max length {args.max_seq_length}; sentences per second (wall)\n")
+    print("| tokenizer | tokenizers `encode` | tokenizers `encode_batch` | "
+          + " | ".join(f"tokenize, {t} thread{'s' if t > 1 else ''}" for t in threads) + " | ids |")
+    print("|---|---:|---:|" + "---:|" * len(threads) + "---|")
     for name, folder in folders.items():
         tok = toks[name]
         tok.enable_truncation(args.max_seq_length)
         stripped = [t.strip() for t in texts]
         t0 = time.perf_counter()
         want = [tok.encode(t).ids for t in stripped]
-        py_rate = len(texts) / (time.perf_counter() - t0)
-        tok.no_truncation()
-        out = os.path.join(tmp, name + ".safetensors")
-        cmd = [args.binary, "--model", os.path.join(SHARED, "tokenizers", folder), "--columns", "text",
-               "--max-seq-length", str(args.max_seq_length), "--threads", str(args.threads), "--quiet", "-o", out, inp]
+        single_rate = len(texts) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        swift_rate = len(texts) / (time.perf_counter() - t0)
-        tensors = load_file(out)
-        ids, offsets = tensors["text.input_ids"], tensors["text.offsets"]
-        same = len(offsets) == len(want) + 1 and all(
-            ids[offsets[k]:offsets[k + 1]].tolist() == w for k, w in enumerate(want))
-        print(f"{name:18} {py_rate:>16.0f} s/s {swift_rate:>12.0f} s/s {swift_rate / py_rate:>6.1f}x  "
-              f"{'identical' if same else 'DIFFERENT'}")
+        batch = [e.ids for e in tok.encode_batch(stripped)]
+        batch_rate = len(texts) / (time.perf_counter() - t0)
+        tok.no_truncation()
+        assert batch == want, name
+        py_rate = max(single_rate, batch_rate)
+        cells, same = [], True
+        for t in threads:
+            out = os.path.join(tmp, f"{name}-{t}.safetensors")
+            cmd = [args.binary, "--model", os.path.join(SHARED, "tokenizers", folder), "--columns", "text",
+                   "--max-seq-length", str(args.max_seq_length), "--threads", str(t), "--quiet", "-o", out, inp]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            rate = len(texts) / (time.perf_counter() - t0)
+            tensors = load_file(out)
+            ids, offsets = tensors["text.input_ids"], tensors["text.offsets"]
+            same = same and len(offsets) == len(want) + 1 and all(
+                ids[offsets[k]:offsets[k + 1]].tolist() == w for k, w in enumerate(want))
+            cells.append(f"{rate:.0f} ({rate / py_rate:.1f}×)")
+        print(f"| {name} | {single_rate:.0f} | {batch_rate:.0f} | " + " | ".join(cells)
+              + f" | {'identical' if same else 'DIFFERENT'} |", flush=True)
         if not same:
             sys.exit(1)
 
