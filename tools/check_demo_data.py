@@ -9,10 +9,10 @@
    (character-trigram Jaccard similarity >= --near, after case-folding and dropping punctuation),
    so the held-out scores are not inflated by leaked anchors or trivially re-worded copies.
 4. Base model: triplet cosine accuracy of all-MiniLM-L6-v2 on dev and test (TripletEvaluator).
-5. Fine-tuning with configs/demo.yaml's settings: SentenceTransformerTrainer with
-   MultipleNegativesRankingLoss, batch 16, lr 5e-5, linear schedule with warmup_ratio 0.1,
-   weight decay 0.01, max_grad_norm 1.0, 3 epochs, seed 42, NO_DUPLICATES batch sampler,
-   max_seq_length 128, CPU with torch.set_num_threads(2); then dev and test accuracy again, and
+5. Fine-tuning with configs/demo.yaml's settings, through tools/st_baseline.py's train_one
+   (SentenceTransformerTrainer, MultipleNegativesRankingLoss, batch 16, lr 5e-5, linear schedule
+   with warmup ratio 0.1, weight decay 0.01, max_grad_norm 1.0, 3 epochs, seed 42, NO_DUPLICATES
+   batches, max_seq_length 128, CPU with 2 torch threads); then dev and test accuracy again, and
    the training wall time.
 
 Usage:
@@ -30,7 +30,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 import unicodedata
 from collections import defaultdict
 
@@ -99,7 +98,7 @@ def load_split(path, errors):
 
 
 def check_data(data_dir, near):
-    errors, warnings = [], []
+    errors = []
     data = {s: load_split(os.path.join(data_dir, f"{s}.jsonl"), errors) for s in SPLITS}
 
     # Exact and case-insensitive uniqueness over every text in every split.
@@ -124,7 +123,6 @@ def check_data(data_dir, near):
     for i, it in enumerate(items):
         for g in it[4]:
             index[g].append(i)
-    flagged = 0
     for i, (s, n, c, t, g) in enumerate(items):
         counts = defaultdict(int)
         for tri in g:
@@ -137,7 +135,6 @@ def check_data(data_dir, near):
                 continue
             jac = inter / (len(g) + len(g2) - inter)
             if jac >= near:
-                flagged += 1
                 errors.append(f"near-identical across splits (trigram Jaccard {jac:.2f}): "
                               f"{s}.jsonl:{n} {c} {t!r} ~ {s2}.jsonl:{n2} {c2} {t2!r}")
 
@@ -156,7 +153,7 @@ def check_data(data_dir, near):
             "words_max": max(words) if words else 0,
             "long_25plus": sum(1 for w in words if w >= 25),
         }
-    return data, errors, warnings, stats
+    return data, errors, stats
 
 
 def triplets(rows):
@@ -174,19 +171,11 @@ def evaluate(model, rows, name):
 
 def run_model(data, model_dir, train, epochs, lr, save=None):
     import torch
-    from datasets import Dataset
-    from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
-                                       SentenceTransformerTrainingArguments, losses)
-    try:  # sentence-transformers >= 6 moved it; older versions only have the old path
-        from sentence_transformers.sentence_transformer.training_args import BatchSamplers
-    except ImportError:
-        from sentence_transformers.training_args import BatchSamplers
-    import transformers
+    from types import SimpleNamespace
+    from st_baseline import load_model, train_one
 
     torch.set_num_threads(2)
-    torch.manual_seed(42)
-    model = SentenceTransformer(model_dir, device="cpu")
-    model.max_seq_length = 128
+    model = load_model(model_dir, 128)
     out = {}
     for s in ("dev", "test"):
         out[f"base_{s}"] = evaluate(model, data[s], s)
@@ -194,36 +183,11 @@ def run_model(data, model_dir, train, epochs, lr, save=None):
     if not train:
         return out
 
-    a, p, n = triplets(data["train"])
-    train_ds = Dataset.from_dict({"anchor": a, "positive": p, "negative": n})
+    settings = SimpleNamespace(model=model_dir, max_seq_length=128, batch_size=16, lr=lr, warmup_ratio=0.1)
     with tempfile.TemporaryDirectory() as tmp:
-        args = SentenceTransformerTrainingArguments(
-            output_dir=tmp,
-            num_train_epochs=epochs,
-            per_device_train_batch_size=16,
-            learning_rate=lr,
-            # transformers 5 spells a warmup *ratio* as a float warmup_steps < 1 (warmup_ratio is deprecated)
-            **({"warmup_steps": 0.1} if int(transformers.__version__.split(".")[0]) >= 5 else {"warmup_ratio": 0.1}),
-            weight_decay=0.01,
-            max_grad_norm=1.0,
-            lr_scheduler_type="linear",
-            seed=42,
-            batch_sampler=BatchSamplers.NO_DUPLICATES,
-            use_cpu=True,
-            save_strategy="no",
-            eval_strategy="no",
-            logging_steps=25,
-            report_to="none",
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-        )
-        trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=train_ds,
-            loss=losses.MultipleNegativesRankingLoss(model))
-        t0 = time.time()
-        trainer.train()
-        out["train_seconds"] = time.time() - t0
-        out["train_steps"] = trainer.state.global_step
+        model, info = train_one(settings, [o for _, o in data["train"]], seed=42, workdir=tmp, epochs=epochs)
+    out["train_seconds"] = info["train_seconds"]
+    out["train_steps"] = info["steps"]
     model.eval()
     if save:
         model.save(save)
@@ -249,13 +213,11 @@ def main():
     ap.add_argument("--save", metavar="DIR", help="save the fine-tuned model in DIR (for inspection)")
     args = ap.parse_args()
 
-    data, errors, warnings, stats = check_data(args.data, args.near)
+    data, errors, stats = check_data(args.data, args.near)
     for s in SPLITS:
         st = stats[s]
         print(f"{s:5s}: {st['triplets']:5d} triplets, {st['words_mean']:.1f} words per text on average, "
               f"longest {st['words_max']}, {st['long_25plus']} texts of 25+ words")
-    for w in warnings:
-        print("warning:", w)
     for e in errors:
         print("error:", e)
     if errors:

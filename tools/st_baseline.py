@@ -114,7 +114,10 @@ def load_model(path, max_seq_length):
     return model
 
 
-def train_one(args, train_rows, seed, workdir):
+def train_one(args, train_rows, seed, workdir, epochs=1):
+    """Fine-tunes a fresh copy of args.model on train_rows (dicts with anchor/positive/negative) the
+    way `train` does; args needs model, max_seq_length, batch_size, lr and warmup_ratio.
+    tools/check_demo_data.py uses it too."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.training_args import BatchSamplers
@@ -127,7 +130,7 @@ def train_one(args, train_rows, seed, workdir):
     loss = MultipleNegativesRankingLoss(model)
     targs = SentenceTransformerTrainingArguments(
         output_dir=os.path.join(workdir, f"seed-{seed}"),
-        num_train_epochs=1,
+        num_train_epochs=epochs,
         per_device_train_batch_size=args.batch_size,
         learning_rate=args.lr,
         warmup_steps=args.warmup_ratio,  # a float < 1 is a ratio in transformers 5 (warmup_ratio is deprecated)
