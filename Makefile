@@ -61,10 +61,12 @@ $(BUILD_STAMP): $(SOURCES) | setup
 	@touch $@
 endif
 
+# The tests need no @testable import (everything they use has `package` access), so the test build
+# reuses the release build of the tools instead of compiling every module again for testing.
 test: setup minilm
 	$(SWIFT) build -c release
 	@touch $(BUILD_STAMP)
-	$(SWIFT) test -c release
+	$(SWIFT) test -c release --disable-testable-imports
 
 clean:
 	rm -rf .build
@@ -109,11 +111,11 @@ SET_STAMP := $(STAMPS)/set
 # 1. fetch-data: the base model and the three splits.
 model: $(MODEL_DIR)/fetch-info.json
 $(MODEL_DIR)/fetch-info.json: | $(VARS_FILE)
-	$(BIN)/fetch-data model $(MODEL_NAME) --out $(MODEL_DIR)
+	$(BIN)/fetch-data model $(MODEL_NAME) -o $(MODEL_DIR)
 
 data: $(TRAIN_DATA) $(EVAL_DATA) $(TEST_DATA)
 $(DATA_DIR)/%.jsonl.zst: $(COLUMNS_STAMP) | $(VARS_FILE)
-	$(BIN)/fetch-data dataset $(DATASET_NAME) --split $* --columns $(COLUMNS) --out $@
+	$(BIN)/fetch-data dataset $(DATASET_NAME) --split $* --columns $(COLUMNS) -o $@
 
 # 2. tokenize: each split with the base model's tokenizer, at max_seq_length.
 tokens: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(TEST_TOKENS)
@@ -137,10 +139,10 @@ evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
 	done
 $(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(MODEL_DIR) --data $< --output $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv >/dev/null
+	$(BIN)/evaluate --model $(MODEL_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv $<
 $(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(OUTPUT_DIR) --data $< --output $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv >/dev/null
+	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv $<
 
 train: evaluate
 

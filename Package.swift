@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
-// The package: five thin command-line tools over one library (EmbedKit) that holds all the logic,
-// plus module maps for the C libraries we call (OpenBLAS, libyaml, libcurl, libzstd, zlib).
+// The package: thin command-line tools over six library targets whose dependencies point one way
+// (the compiler enforces it), plus module maps for the C libraries we call.
+//
+//   IO           files and formats: zstd/gzip streams, JSON(L), CSV, YAML, safetensors, Parquet,
+//                PyTorch checkpoints; errors, progress, threads, random numbers
+//   Tokenizers   Hugging Face tokenizers (WordPiece, Unigram, BPE) and the `tokenize` job    → IO
+//   Hub          the Hugging Face hub client (libcurl), model and dataset fetching           → IO
+//   NN           ops (forward/backward per layer, OpenBLAS) and the encoders, model folders → IO
+//   Inference    text → vectors, evaluators                                → NN, Tokenizers, IO
+//   Training     config, objective, optimizer, sampler, trainer, checkpoints → Inference, NN, IO
+//   CLI          the tools' shared options and error path (swift-argument-parser)          → IO
 import PackageDescription
 
 // Release builds drop Swift's exclusivity checks: the hot loops index raw buffers, and the runtime
@@ -8,6 +17,8 @@ import PackageDescription
 let fastSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
     name: "norembed",
@@ -18,12 +29,13 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
-        .library(name: "EmbedKit", targets: ["EmbedKit"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -31,25 +43,32 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers in C.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
-        .target(
-            name: "EmbedKit",
-            dependencies: [
-                "CBLAS", "CYAML", "CZstd", "CZlib", "CCurl", "CCurlShim",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: fastSettings
-        ),
-        .executableTarget(name: "fetch-data", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .executableTarget(name: "tokenize", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .executableTarget(name: "train", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .executableTarget(name: "evaluate", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .executableTarget(name: "embed", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .executableTarget(name: "embedkit-bench", dependencies: ["EmbedKit"], swiftSettings: fastSettings),
-        .testTarget(
-            name: "EmbedKitTests",
-            dependencies: ["EmbedKit"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: fastSettings
-        ),
+
+        // The library, bottom to top.
+        .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML"], swiftSettings: fastSettings),
+        .target(name: "Tokenizers", dependencies: ["IO"], swiftSettings: fastSettings),
+        .target(name: "Hub", dependencies: ["IO", "CCurl", "CCurlShim"], swiftSettings: fastSettings),
+        .target(name: "NN", dependencies: ["IO", "CBLAS"], swiftSettings: fastSettings),
+        .target(name: "Inference", dependencies: ["NN", "Tokenizers", "IO"], swiftSettings: fastSettings),
+        .target(name: "Training", dependencies: ["Inference", "NN", "IO"], swiftSettings: fastSettings),
+        .target(name: "CLI", dependencies: ["IO", argumentParser], swiftSettings: fastSettings),
+
+        // The tools: argument parsing and output over the library.
+        .executableTarget(name: "fetch-data", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "tokenize", dependencies: ["CLI", "Tokenizers", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "train", dependencies: ["CLI", "Training", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
+
+        // Tests, one target per library module (each sees only what it tests), plus end-to-end
+        // tests of the built tools. Fixtures live in Tests/Fixtures, read by path.
+        .target(name: "TestSupport", dependencies: ["NN", "IO"], path: "Tests/TestSupport", swiftSettings: fastSettings),
+        .testTarget(name: "IOTests", dependencies: ["IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
     ]
 )

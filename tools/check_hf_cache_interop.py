@@ -8,7 +8,7 @@
 
 With --fixture DIR, cache A is also copied to DIR (the Swift tests read it offline).
 
-    python3 tools/check_hf_cache_interop.py .build/debug/fetch-data [--fixture Tests/EmbedKitTests/Fixtures/hub/python-cache]
+    python3 tools/check_hf_cache_interop.py .build/debug/fetch-data [--fixture Tests/Fixtures/hub/python-cache]
 """
 import hashlib
 import http.server
@@ -98,13 +98,13 @@ def main():
     # 1. huggingface_hub fills cache A; fetch-data reads it offline.
     subprocess.run([sys.executable, "-c", py, cache_a, "0"], env=env, check=True)
     out = os.path.join(work, "out-a")
-    subprocess.run([fetch_data, "model", REPO, "--out", out, "--cache-dir", cache_a, "--offline", "--quiet"], env=env, check=True)
+    subprocess.run([fetch_data, "model", REPO, "-o", out, "--cache-dir", cache_a, "--offline", "--quiet"], env=env, check=True)
     for f in ["config.json", "model.safetensors", "tokenizer.json", "1_Pooling/config.json"]:
         assert open(os.path.join(out, f), "rb").read() == FILES[f], f
     print("ok: fetch-data reused huggingface_hub's cache offline")
 
     # 2. fetch-data fills cache B; huggingface_hub reads it offline.
-    subprocess.run([fetch_data, "model", REPO, "--out", os.path.join(work, "out-b"), "--cache-dir", cache_b, "--quiet"], env=env, check=True)
+    subprocess.run([fetch_data, "model", REPO, "-o", os.path.join(work, "out-b"), "--cache-dir", cache_b, "--quiet"], env=env, check=True)
     off = dict(env, HF_HUB_OFFLINE="1")
     snap = subprocess.run([sys.executable, "-c", py, cache_b, "1"], env=off, check=True, capture_output=True, text=True).stdout.strip()
     assert os.path.basename(snap) == COMMIT, snap

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "Tests/EmbedKitTests/Fixtures/formats")
+OUT = os.path.join(ROOT, "Tests/Fixtures/formats")
 
 
 def jsonl_fixtures():

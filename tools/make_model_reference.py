@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference data for the model tests, from the real Python stack (torch, transformers,
-sentence-transformers). Writes into Tests/EmbedKitTests/Fixtures/model/:
+sentence-transformers). Writes into Tests/Fixtures/model/:
 
   minilm-embeddings.safetensors   texts (metadata, JSON), the ids sentence-transformers fed the model,
                                   and SentenceTransformer(...).encode vectors for a few hundred real
@@ -27,7 +27,7 @@ from safetensors.numpy import save_file
 from sentence_transformers import SentenceTransformer, losses, models
 from transformers import get_linear_schedule_with_warmup
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "EmbedKitTests", "Fixtures", "model")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "model")
 
 
 def read_zst_lines(path):

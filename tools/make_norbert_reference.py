@@ -3,7 +3,7 @@
 buckets), from ltgoslo's own modeling_norbert.py. ../shared's norbert3-tiny reference stops at 24
 tokens; this one uses the same tiny model with sequences of 40-200 tokens.
 
-Writes Tests/EmbedKitTests/Fixtures/model/norbert3-long.safetensors with the same keys as
+Writes Tests/Fixtures/model/norbert3-long.safetensors with the same keys as
 ../shared/reference/*/reference.safetensors (input.*, output.*, grad.*), without param.* (the
 weights are ../shared's) and without after_step.* (AdamW is covered by the other references).
 
@@ -25,7 +25,7 @@ import zstandard
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "EmbedKitTests", "Fixtures", "model")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "model")
 
 
 def main():

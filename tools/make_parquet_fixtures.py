@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the Parquet fixtures of Tests/EmbedKitTests/Fixtures/parquet/ with pyarrow, one file per
+"""Writes the Parquet fixtures of Tests/Fixtures/parquet/ with pyarrow, one file per
 codec / encoding / page-format combination the Swift reader must handle, each beside a JSONL file
 holding exactly the rows pyarrow reads back (the reference the Swift tests compare to), plus
 manifest.json recording each file's sha256, codec and the encodings pyarrow actually used.
@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(__file__), "..", "Tests", "EmbedKitTests", "Fixtures", "parquet")
+    os.path.dirname(__file__), "..", "Tests", "Fixtures", "parquet")
 
 WORDS = ("jeg du vi dere de hun han det være ha gå komme se få gjøre si ville kunne måtte skulle "
          "båt bør får gård høst kjærlighet øl ærlig blåbær smørbrød fjell fjord skog sjø vær "

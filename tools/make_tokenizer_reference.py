@@ -4,7 +4,7 @@
 Subcommands (run from the package root, with `tokenizers` and `transformers` installed):
 
   tables     Probes the installed `tokenizers` library code point by code point and writes
-             Sources/EmbedKit/Tokenizer/UnicodeTables.swift: every Unicode property the Rust code
+             Sources/Tokenizers/UnicodeTables.swift: every Unicode property the Rust code
              consults (Rust's char::is_whitespace / is_numeric, the unicode_categories crate's
              punctuation / control / non-spacing-mark sets, unicode-normalization-alignments'
              decompositions, combining classes and compositions, Rust's to_lowercase, Oniguruma's
@@ -12,7 +12,7 @@ Subcommands (run from the package root, with `tokenizers` and `transformers` ins
              Unicode database, gives the Unicode *versions* those crates were built with, which
              differ from each other and from Python's unicodedata.
 
-  fixtures   Writes Tests/EmbedKitTests/Fixtures/tokenizer/: reference ids for every tokenizer in
+  fixtures   Writes Tests/Fixtures/tokenizer/: reference ids for every tokenizer in
              ../shared/tokenizers on the UD sentences (full ids), the nb-nn triplets (a 64-bit hash
              of each text's ids, to keep the fixtures small), hand-written hard cases and a seeded
              random corpus of awkward Unicode (full ids), plus per-component outputs (each
@@ -40,7 +40,7 @@ import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("EMBEDKIT_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
-FIXTURES = os.path.join(ROOT, "Tests", "EmbedKitTests", "Fixtures", "tokenizer")
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "tokenizer")
 TABLES_SWIFT = os.path.join(ROOT, "Sources", "EmbedKit", "Tokenizer", "UnicodeTables.swift")
 
 ALL_CODE_POINTS = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
@@ -872,8 +872,8 @@ def cmd_bench(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("tables", help="write Sources/EmbedKit/Tokenizer/UnicodeTables.swift")
-    sub.add_parser("fixtures", help="write Tests/EmbedKitTests/Fixtures/tokenizer/")
+    sub.add_parser("tables", help="write Sources/Tokenizers/UnicodeTables.swift")
+    sub.add_parser("fixtures", help="write Tests/Fixtures/tokenizer/")
     bench = sub.add_parser("bench", help="compare the tokenize tool with tokenizers (one thread)")
     bench.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "tokenize"),
                        help="the tokenize executable (build it with: swift build -c release)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes the fixtures for the Swift torch checkpoint reader (Tests/EmbedKitTests/Checkpoint/).
+"""Makes the fixtures for the Swift torch checkpoint reader (Tests/IOTests/).
 
 Valid checkpoints are written by torch.save itself; for each, `<name>.expected.safetensors` holds the
 same tensors as torch.load returns them (made contiguous), which the Swift tests compare value for
@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "EmbedKitTests", "Fixtures", "torch")
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "torch")
 HOSTILE = os.path.join(OUT, "hostile")
 SHARED_NORBERT = os.path.join(ROOT, "..", "shared", "reference", "norbert3-tiny", "model", "pytorch_model.bin")
 

@@ -2,7 +2,7 @@
 """Reference for the YAML reader: how PyYAML (the Python seed project's yaml.safe_load) reads
 plain and quoted scalars and a few documents, so the Swift resolver can be checked against it.
 
-Writes Tests/EmbedKitTests/Fixtures/yaml/scalars.json: a list of
+Writes Tests/Fixtures/yaml/scalars.json: a list of
   {"text": <the YAML scalar as written>, "type": "null|bool|int|float|str", "value": ...}
 (floats as repr strings, so inf/nan and exact digits survive JSON).
 
@@ -59,7 +59,7 @@ def main():
         t, value = describe(doc["k"])
         out.append({"text": text, "type": t, "value": value, "pyyaml_differs": text in DIFFERENT})
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-    path = os.path.join(root, "Tests/EmbedKitTests/Fixtures/yaml/scalars.json")
+    path = os.path.join(root, "Tests/Fixtures/yaml/scalars.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"generator": "PyYAML " + yaml.__version__ + " safe_load", "scalars": out}, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -1,29 +1,36 @@
 import ArgumentParser
-import EmbedKit
+import CLI
 import Foundation
+import IO
+import Inference
 
 @main
-struct Embed: ParsableCommand {
+struct Embed: Tool {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Turn text into sentence embeddings with a model folder.",
         discussion: """
             Reads one text per line (or JSON Lines, taking the field --field), and writes one JSON \
-            line {"embedding":[...]} per input line to stdout, in input order — or, with --out \
-            FILE.safetensors, one float32 matrix 'embeddings' [N, D]. Texts are stripped and \
+            line {"embedding":[...]} per input line, in input order — to stdout, or to -o FILE \
+            (.jsonl, .jsonl.zst) — or, when FILE ends in .safetensors (or with --format \
+            safetensors), one float32 matrix 'embeddings' [N, D]. Texts are stripped and \
             truncated at the model's max_seq_length, as sentence-transformers' encode does, and \
             batched by length internally. Memory stays bounded whatever the input size.
 
             Examples:
               echo "Hva er hovedstaden i Norge?" | embed --model models/my-model
               embed --model models/my-model sentences.txt > vectors.jsonl
-              embed --model models/my-model --field anchor data/test.jsonl.zst --out anchors.safetensors
+              embed --model models/my-model --field anchor data/test.jsonl.zst -o anchors.safetensors
+              embed --model models/my-model --format safetensors - < sentences.txt > vectors.safetensors
             """,
         version: EmbedKitVersion.string
     )
 
-    @Option(name: .long, help: ArgumentHelp("The model folder (a sentence-transformers or Hugging Face model).", valueName: "dir"))
-    var model: String
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case jsonl, safetensors
+    }
+
+    @OptionGroup var model: ModelOptions
 
     @Argument(help: ArgumentHelp("Input: text lines, or JSON Lines (plain, .zst or .gz); - for stdin.", valueName: "input"))
     var input: String = "-"
@@ -31,48 +38,42 @@ struct Embed: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read JSON Lines and embed this field (default for .jsonl inputs: text).", valueName: "name"))
     var field: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write a safetensors file (embeddings [N, D]) instead of JSON lines; - for stdout.", valueName: "file"))
-    var out: String?
+    @Option(name: [.short, .long, .customLong("out", withSingleDash: false)], help: ArgumentHelp(
+        "Output file: JSON Lines (.jsonl, .jsonl.zst) or a safetensors matrix (.safetensors); - for stdout.", valueName: "file"))
+    var output: String = "-"
 
-    @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
-    var batchSize = 32
+    @Option(name: .long, help: ArgumentHelp("Output format (default: from the output's extension; JSON Lines on stdout).", valueName: "jsonl|safetensors"))
+    var format: Format?
+
+    @OptionGroup var batch: BatchOptions
 
     @Flag(name: .long, help: "L2-normalize the vectors (models with a Normalize module always are).")
     var normalize = false
 
-    @Option(name: .customLong("max-seq-length"), help: ArgumentHelp("Truncate at this many tokens instead of the model's max_seq_length.", valueName: "n"))
-    var maxSeqLength: Int?
+    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var log: LogOptions
 
-    @Flag(name: .long, help: "No progress output.")
-    var quiet = false
+    /// The format to write: --format, else the output's extension.
+    var outputFormat: Format { format ?? (output.hasSuffix(".safetensors") ? .safetensors : .jsonl) }
 
-    func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-    }
-
-    func run() throws {
-        do {
-            try embed()
-        } catch let error as EmbedError {
-            writeStderr("error: \(error.message)\n")
-            throw ExitCode.failure
-        }
-    }
-
-    func embed() throws {
-        let embedder = try TextEmbedder(directory: model, batchSize: batchSize, maxSeqLength: maxSeqLength, forceNormalize: normalize)
+    func execute() throws {
+        threads.apply()
+        log.apply()
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        forceNormalize: normalize)
         let jsonl = field != nil || [".jsonl", ".jsonl.zst", ".jsonl.gz", ".json"].contains { input.hasSuffix($0) }
         let source = try TextSource(path: input, field: jsonl ? (field ?? "text") : nil)
         let D = embedder.dimension
-        let progress = EmbedKit.Progress("embed", unit: "texts", quiet: quiet)
-        // Output: JSON lines to stdout, or a safetensors matrix assembled from a spool.
+        let progress = ProgressBar("embed", unit: "texts")
+        // Output: JSON lines, or a safetensors matrix assembled from a spool.
         var jsonOut: ByteWriter? = nil
         var spool: TensorSpool? = nil
-        if let out {
-            let dir = out == "-" ? "." : (URL(fileURLWithPath: out).deletingLastPathComponent().path)
+        switch outputFormat {
+        case .safetensors:
+            let dir = output == "-" ? "." : URL(fileURLWithPath: output).deletingLastPathComponent().path
             spool = try TensorSpool(dtype: .f32, directory: dir)
-        } else {
-            jsonOut = try ByteWriter(path: "-")
+        case .jsonl:
+            jsonOut = try ByteWriter(path: output, zstdLevel: ByteWriter.isZstdPath(output) ? 3 : nil)
         }
         var count = 0
         // Chunks of texts keep memory bounded; within a chunk batches are sorted by length.
@@ -95,11 +96,11 @@ struct Embed: ParsableCommand {
             count += texts.count
             progress.advance(by: texts.count)
         }
-        if let spool, let out {
+        if let spool {
             let w = SafetensorsWriter()
-            w.metadata["model"] = model
+            w.metadata["model"] = model.model
             w.add("embeddings", shape: [count, D], spool: spool)
-            try w.write(to: out)
+            try w.write(to: output)
         }
         try jsonOut?.commit()
         progress.finish()

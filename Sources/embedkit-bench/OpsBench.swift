@@ -1,4 +1,6 @@
-import EmbedKit
+import IO
+import NN
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,6 @@
-import EmbedKit
+import IO
+import NN
+import Training
 import Foundation
 
 /// The model shapes the benchmark builds (random weights: speed does not depend on the values).

@@ -1,5 +1,7 @@
 import CBLAS
-import EmbedKit
+import IO
+import NN
+import Training
 import Foundation
 
 // embedkit-bench: times one MNRL training step (forward, loss, backward, clipping, AdamW) on 16
@@ -138,23 +140,21 @@ for m in opts.models {
         let objective = MNRLObjective(model: model)
         let optimizer = AdamW(parameters: params, weightDecay: 0.01)
         var step = 0
-        func trainStep() {
-            let batch = work.train[step % work.train.count]
-            params.zeroGrads()
-            objective.accumulateGradients(batch, dropout: DropoutContext(seed: 1, step: step))
-            clipGradients(params, maxNorm: 1.0)
-            optimizer.update(params, lr: 2e-5)
+        // The trainer's own step: one micro-batch, clipping folded into AdamW.
+        func runStep() {
+            trainStep(objective: objective, optimizer: optimizer, microBatches: [work.train[step % work.train.count]],
+                      seed: 1, step: step, lr: 2e-5, maxGradNorm: 1.0)
             step += 1
         }
         note("[\(m.rawValue)] training warm-up")
-        trainStep()
+        runStep()
         // One profiled step per distinct batch (FLOPs and breakdown), then the timed steps.
         profiler.reset()
         profiler.enabled = true
         var profiledSeconds = 0.0
         for _ in 0..<work.train.count {
             let t0 = OpProfiler.now()
-            trainStep()
+            runStep()
             profiledSeconds += OpProfiler.now() - t0
         }
         profiler.enabled = false
@@ -163,7 +163,7 @@ for m in opts.models {
         var times: [Double] = [], cpu: [Double] = []
         for s in 0..<opts.steps {
             let t0 = OpProfiler.now(), c0 = cpuSeconds()
-            trainStep()
+            runStep()
             times.append(OpProfiler.now() - t0)
             cpu.append(cpuSeconds() - c0)
             note("[\(m.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms, CPU \(fmt(cpu.last! * 1000, 0)) ms")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import EmbedKit
+import CLI
+import Hub
+import IO
 
 @main
 struct FetchData: ParsableCommand {
@@ -13,10 +15,10 @@ struct FetchData: ParsableCommand {
             default ~/.cache/huggingface/hub).
 
             Examples:
-              fetch-data model ltg/norbert3-base --out models/base/norbert3-base
-              fetch-data dataset Fremtind/all-nli-norwegian --split train --out data/train.jsonl.zst \\
+              fetch-data model ltg/norbert3-base -o models/base/norbert3-base
+              fetch-data dataset Fremtind/all-nli-norwegian --split train -o data/train.jsonl.zst \\
                   --columns anchor,positive,negative --max-rows 100000
-              HF_HUB_OFFLINE=1 fetch-data model sentence-transformers/all-MiniLM-L6-v2 --out models/minilm
+              HF_HUB_OFFLINE=1 fetch-data model sentence-transformers/all-MiniLM-L6-v2 -o models/minilm
             """,
         version: EmbedKitVersion.string,
         subcommands: [Model.self, Dataset.self]
@@ -34,28 +36,18 @@ struct HubOptions: ParsableArguments {
     @Flag(help: "Use only the cache, as HF_HUB_OFFLINE=1 does.")
     var offline = false
 
-    @Flag(help: "No progress bars.")
-    var quiet = false
+    @OptionGroup var log: LogOptions
 
     func client() throws -> HubClient {
+        log.apply()
         let c = try HubClient(endpoint: endpoint, offline: offline ? true : nil, cacheDir: cacheDir)
-        c.quiet = quiet
+        c.quiet = log.quiet
         return c
     }
 }
 
-/// Runs a subcommand's body, printing an `EmbedError` as `error: …` and exiting 1.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let e as EmbedError {
-        writeStderr("error: \(e.message)\n")
-        throw ExitCode(1)
-    }
-}
-
 extension FetchData {
-    struct Model: ParsableCommand {
+    struct Model: Tool {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the files a model needs into a folder.",
             discussion: """
@@ -67,17 +59,17 @@ extension FetchData {
                 the commit the folder already holds does nothing.
 
                 Examples:
-                  fetch-data model ltg/norbert3-base --out models/base/norbert3-base
-                  fetch-data model sentence-transformers/all-MiniLM-L6-v2 --revision main --out models/minilm
-                  fetch-data model ./my-model --out models/base/my-model
+                  fetch-data model ltg/norbert3-base -o models/base/norbert3-base
+                  fetch-data model sentence-transformers/all-MiniLM-L6-v2 --revision main -o models/minilm
+                  fetch-data model ./my-model -o models/base/my-model
                 """
         )
 
         @Argument(help: "A hub model id (org/name) or a local folder.")
         var repo: String
 
-        @Option(help: "Output folder.")
-        var out: String
+        @Option(name: [.short, .long, .customLong("out")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+        var output: String
 
         @Option(help: "Branch, tag or commit.")
         var revision = "main"
@@ -87,18 +79,16 @@ extension FetchData {
 
         @OptionGroup var hub: HubOptions
 
-        func run() throws {
-            try reportingErrors {
-                let fetcher = ModelFetcher(client: try hub.client(), force: force)
-                fetcher.quiet = hub.quiet
-                let result = try fetcher.fetch(repo: repo, revision: revision, to: out)
-                let what = result.commit.map { "\(result.repo)@\($0)" } ?? result.repo
-                log("\(result.directory): \(result.files.count) files of \(what)\(result.upToDate ? " (up to date)" : "")")
-            }
+        func execute() throws {
+            let fetcher = ModelFetcher(client: try hub.client(), force: force)
+            fetcher.quiet = hub.log.quiet
+            let result = try fetcher.fetch(repo: repo, revision: revision, to: output)
+            let what = result.commit.map { "\(result.repo)@\($0)" } ?? result.repo
+            IO.log("\(result.directory): \(result.files.count) files of \(what)\(result.upToDate ? " (up to date)" : "")")
         }
     }
 
-    struct Dataset: ParsableCommand {
+    struct Dataset: Tool {
         static let configuration = CommandConfiguration(
             abstract: "Convert a dataset split to zstd JSON Lines.",
             discussion: """
@@ -110,10 +100,10 @@ extension FetchData {
                 place of a repo id. The output is zstd-compressed when it ends in .zst; `-` is stdout.
 
                 Examples:
-                  fetch-data dataset Fremtind/all-nli-norwegian --split train --out data/train.jsonl.zst \\
+                  fetch-data dataset Fremtind/all-nli-norwegian --split train -o data/train.jsonl.zst \\
                       --columns anchor,positive,negative
-                  fetch-data dataset sentence-transformers/all-nli --config triplet --split dev --out - --max-rows 5
-                  fetch-data dataset ../shared/data --split nb-nn-test --out data/test.jsonl.zst
+                  fetch-data dataset sentence-transformers/all-nli --config triplet --split dev -o - --max-rows 5
+                  fetch-data dataset ../shared/data --split nb-nn-test -o data/test.jsonl.zst
                 """
         )
 
@@ -123,8 +113,8 @@ extension FetchData {
         @Option(help: "Split name (train, validation, test, …).")
         var split: String
 
-        @Option(help: "Output file (.jsonl.zst for zstd), or - for stdout.")
-        var out: String
+        @Option(name: [.short, .long, .customLong("out")], help: ArgumentHelp("Output file (.jsonl.zst for zstd), or - for stdout.", valueName: "file"))
+        var output: String
 
         @Option(help: "Columns to keep, comma-separated, in output order (default: all).")
         var columns: String?
@@ -140,15 +130,13 @@ extension FetchData {
 
         @OptionGroup var hub: HubOptions
 
-        func run() throws {
-            try reportingErrors {
-                let fetcher = DatasetFetcher(client: try hub.client())
-                fetcher.quiet = hub.quiet
-                let cols = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } }
-                let result = try fetcher.fetch(
-                    repo: repo, split: split, columns: cols, maxRows: maxRows, config: config, revision: revision, to: out)
-                log("\(out == "-" ? "stdout" : out): \(result.rows) rows, columns \(result.columns.joined(separator: ", "))")
-            }
+        func execute() throws {
+            let fetcher = DatasetFetcher(client: try hub.client())
+            fetcher.quiet = hub.log.quiet
+            let cols = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } }
+            let result = try fetcher.fetch(
+                repo: repo, split: split, columns: cols, maxRows: maxRows, config: config, revision: revision, to: output)
+            IO.log("\(output == "-" ? "stdout" : output): \(result.rows) rows, columns \(result.columns.joined(separator: ", "))")
         }
     }
 }

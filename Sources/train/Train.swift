@@ -1,9 +1,11 @@
 import ArgumentParser
-import EmbedKit
+import CLI
 import Foundation
+import IO
+import Training
 
 @main
-struct Train: ParsableCommand {
+struct Train: Tool {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Fine-tune a sentence-embedding model on (anchor, positive, negative) triplets.",
@@ -88,21 +90,19 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("print-make-vars"), help: "Print the pipeline's paths for this config as Makefile variables, then exit.")
     var printMakeVars = false
 
+    @OptionGroup var threads: ThreadOptions
+    @OptionGroup var log: LogOptions
+
     /// Gives a bare `--resume` its implicit value before swift-argument-parser sees the arguments.
     static func main() {
         main(TrainOptions.normalizeArguments(Array(CommandLine.arguments.dropFirst())))
     }
 
-    func run() throws {
-        let options: TrainOptions
-        do {
-            options = try TrainOptions.resolve(configPath: config, overrides: overrides, quickTest: quickTest,
+    func execute() throws {
+        threads.apply()
+        log.apply()
+        let options = try TrainOptions.resolve(configPath: config, overrides: overrides, quickTest: quickTest,
                                                resume: resume, checkOnly: check)
-        } catch let error as EmbedError {
-            // One line per problem (a config can have several), each marked as an error.
-            for line in error.message.split(separator: "\n") { writeStderr("error: \(line)\n") }
-            throw ExitCode.failure
-        }
         if options.checkOnly {
             print(options.summary())
             return
@@ -112,15 +112,10 @@ struct Train: ParsableCommand {
             print(paths.makeVariables(config: options.config), terminator: "")
             return
         }
-        writeStderr(options.summary() + "\n")
-        do {
-            let result = try train(options, paths: paths)
-            if result.interrupted && Trainer.stopRequest.isSet {
-                throw ExitCode(Trainer.stopRequest.signalName == "SIGTERM" ? 143 : 130)
-            }
-        } catch let error as EmbedError {
-            writeStderr("error: \(error.message)\n")
-            throw ExitCode.failure
+        IO.log(options.summary())
+        let result = try train(options, paths: paths)
+        if result.interrupted && Trainer.stopRequest.isSet {
+            throw ExitCode(Trainer.stopRequest.signalName == "SIGTERM" ? 143 : 130)
         }
     }
 
@@ -135,7 +130,7 @@ struct Train: ParsableCommand {
         case .some(let p): evalPath = p
         case nil:
             let p = paths.tokens(d.evalSplit)
-            if FileManager.default.fileExists(atPath: p) { evalPath = p } else { log("No \(p): training without evaluation") }
+            if FileManager.default.fileExists(atPath: p) { evalPath = p } else { IO.log("No \(p): training without evaluation") }
         }
         if let evalPath { eval = try TokenizedFile(path: evalPath) }
         let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPath,

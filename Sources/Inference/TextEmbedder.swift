@@ -1,0 +1,72 @@
+import IO
+import NN
+import Tokenizers
+
+/// Text in, vectors out: a sentence model with its tokenizer, truncating at the model's
+/// max_seq_length as sentence-transformers does (after stripping each text).
+package final class TextEmbedder {
+    package let model: SentenceModel
+    package let tokenizer: Tokenizer
+    package var batchSize: Int
+    /// Normalize output vectors even when the model has no Normalize module.
+    package var forceNormalize: Bool
+
+    package init(model: SentenceModel, tokenizer: Tokenizer, batchSize: Int = 32, forceNormalize: Bool = false) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batchSize = batchSize
+        self.forceNormalize = forceNormalize
+    }
+
+    /// Loads the model folder and the tokenizer next to its transformer.
+    package convenience init(directory: String, batchSize: Int = 32, maxSeqLength: Int? = nil, forceNormalize: Bool = false) throws {
+        let model = try SentenceModel.load(directory: directory)
+        if let maxSeqLength {
+            guard maxSeqLength > 0, maxSeqLength <= model.encoder.maxPositions else {
+                throw EmbedError("--max-seq-length \(maxSeqLength) must be between 1 and the model's \(model.encoder.maxPositions)")
+            }
+            model.maxSeqLength = maxSeqLength
+        }
+        self.init(model: model, tokenizer: try Tokenizer.load(directory: model.transformerDirectory),
+                  batchSize: batchSize, forceNormalize: forceNormalize)
+    }
+
+    package var dimension: Int { model.dimension }
+
+    /// Token ids of each text (on all cores), checked against the model's vocabulary.
+    package func tokenize(_ texts: [String]) throws -> [[Int32]] {
+        let ids = tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
+        let vocab = model.encoder.vocabularySize
+        for (i, s) in ids.enumerated() {
+            if let bad = s.first(where: { $0 < 0 || Int($0) >= vocab }) {
+                throw EmbedError("text \(i + 1): token id \(bad) is outside the model's vocabulary of \(vocab): the tokenizer does not belong to this model")
+            }
+        }
+        return ids
+    }
+
+    /// Vectors [texts.count, dimension], in input order.
+    package func embed(_ texts: [String], progress: ProgressBar? = nil) throws -> [Float] {
+        try embed(ids: try tokenize(texts), progress: progress)
+    }
+
+    package func embed(ids: [[Int32]], progress: ProgressBar? = nil) throws -> [Float] {
+        let flat = ids.flatMap { $0 }
+        var offsets = [0]
+        for s in ids { offsets.append(offsets.last! + s.count) }
+        var out = flat.withUnsafeBufferPointer { f in
+            model.embedAll(count: ids.count, batchSize: batchSize, progress: progress) { i in
+                UnsafeBufferPointer(rebasing: f[offsets[i]..<offsets[i + 1]])
+            }
+        }
+        if forceNormalize && !model.normalize {
+            let C = dimension, n = ids.count
+            out.withUnsafeMutableBufferPointer { o in
+                let norms = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+                defer { norms.deallocate() }
+                normalizeRowsForward(o.baseAddress!, norms: norms, o.baseAddress!, rows: n, C: C)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,64 @@
+import IO
+
+/// A batch of token sequences packed end to end: no padding anywhere. Every per-token op runs over
+/// all `tokens` at once; only attention looks at the sequence boundaries.
+package struct PackedBatch: Sendable {
+    /// All sequences' token ids, concatenated.
+    package var tokens: [Int32]
+    /// B + 1 offsets: sequence b is tokens[offsets[b]..<offsets[b+1]].
+    package var offsets: [Int]
+
+    package init(tokens: [Int32] = [], offsets: [Int] = [0]) {
+        self.tokens = tokens
+        self.offsets = offsets
+    }
+
+    package init(sequences: [[Int32]]) {
+        self.init()
+        for s in sequences { append(s) }
+    }
+
+    package mutating func append<S: Sequence>(_ ids: S) where S.Element == Int32 {
+        tokens.append(contentsOf: ids)
+        offsets.append(tokens.count)
+    }
+
+    package var count: Int { offsets.count - 1 }
+    package var tokenCount: Int { tokens.count }
+    package var maxLength: Int { (0..<count).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0 }
+}
+
+/// Dropout randomness for one forward/backward pass: the pass's identity (step and micro-batch) and
+/// the run's seed select a counter-based stream, so backward regenerates the forward's masks.
+package struct DropoutContext: Sendable {
+    package let seed: UInt64
+    package let step: UInt64
+    package let microBatch: UInt64
+
+    package init(seed: UInt64, step: Int, microBatch: Int = 0) {
+        self.seed = seed
+        self.step = UInt64(step)
+        self.microBatch = UInt64(microBatch)
+    }
+
+    /// The stream for one dropout site (`layer`, `site` number within the layer).
+    package func rng(layer: Int, site: Int) -> CounterRandom {
+        CounterRandom(seed: seed, step, UInt64(layer) << 8 | UInt64(site), microBatch)
+    }
+}
+
+/// A transformer encoder with hand-written forward and backward passes: BERT, NorBERT3.
+/// Its trainable tensors live in `parameters`; `backward` accumulates into `parameters.grads`.
+package protocol TransformerEncoder: AnyObject {
+    var hiddenSize: Int { get }
+    var parameters: ParameterSet { get }
+    /// The longest sequence the model accepts (position table size).
+    var maxPositions: Int { get }
+    /// Token ids must be below this.
+    var vocabularySize: Int { get }
+    /// Runs the encoder; returns the last hidden states [T, hiddenSize], valid until the next forward.
+    /// `dropout` nil means evaluation mode. Activations are kept for `backward`.
+    func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float>
+    /// Given d(loss)/d(last hidden) [T, hiddenSize] for the last forward, adds parameter gradients.
+    func backward(_ dHidden: UnsafeMutablePointer<Float>)
+}

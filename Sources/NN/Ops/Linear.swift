@@ -1,0 +1,86 @@
+import CBLAS
+import IO
+
+// A fully connected layer in PyTorch's nn.Linear layout: W is [OC, IC] (rows are output features).
+// Activations are row-major [T, C] over the packed tokens of a whole batch, so one sgemm covers
+// every sequence and no FLOP is spent on padding.
+
+/// y[T, OC] = x[T, IC] · Wᵀ + b
+package func linearForward(
+    _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+    _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+    T: Int, IC: Int, OC: Int
+) {
+    guard T > 0 else { return }
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.linearForward, t0, flops: gemmFlops(T, OC, IC)) }
+    var beta: Float = 0
+    if let b {
+        for t in 0..<T { (y + t * OC).update(from: b, count: OC) }
+        beta = 1
+    }
+    linearSgemm(transA: false, transB: true, M: T, N: OC, K: IC, x, lda: IC, w, ldb: IC, beta: beta, y, ldc: OC)
+}
+
+/// Given dy[T, OC]:
+///   dx[T, IC] = dy · W         (overwritten, or added to when `accumulateDX`)
+///   dW[OC, IC] += dyᵀ · x
+///   db[OC] += Σ_t dy[t]
+package func linearBackward(
+    dx: UnsafeMutablePointer<Float>?, dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    T: Int, IC: Int, OC: Int, accumulateDX: Bool = false
+) {
+    guard T > 0 else { return }
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.linearBackward, t0, flops: gemmFlops(T, IC, OC) * (dx == nil ? 1 : 2)) }
+    if let dx {
+        linearSgemm(transA: false, transB: false, M: T, N: IC, K: OC, dy, lda: OC, w, ldb: IC, beta: accumulateDX ? 1 : 0, dx, ldc: IC)
+    }
+    linearSgemm(transA: true, transB: false, M: OC, N: IC, K: T, dy, lda: OC, x, ldb: IC, beta: 1, dW, ldc: IC)
+    if let db { addColumnSums(db, dy, rows: T, cols: OC) }
+}
+
+/// out[c] += Σ_r m[r, c], summing each column in row order (deterministic), columns split over cores.
+package func addColumnSums(_ out: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, rows: Int, cols: Int) {
+    Parallel.chunks(cols, minChunk: 64) { range in
+        for r in 0..<rows {
+            let row = m + r * cols
+            for c in range { out[c] += row[c] }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether the linear layers split their sgemms over our own workers (rows of C, one OpenBLAS thread
+/// each) instead of letting OpenBLAS thread each call. EMBEDKIT_GEMM=openblas|split (experiment).
+let gemmRowSplit: Bool = {
+    if let s = getenv("EMBEDKIT_GEMM"), String(cString: s) == "openblas" { return false }
+    return true
+}()
+
+/// C[M, N] = op(A) · op(B) + beta·C (row-major) for a linear layer.
+func linearSgemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
+    _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
+    _ C: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let parts = Parallel.workers
+    guard gemmRowSplit, parts > 1, M >= 32 * parts else {
+        // One worker (`--threads 1`) means one core: OpenBLAS must not start threads of its own.
+        if parts == 1, openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), 1, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+        return
+    }
+    if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+    Parallel.forEach(parts) { k in
+        // Split points on multiples of 16 rows (the sgemm kernels' row blocking).
+        let r0 = (M * k / parts) & ~15, r1 = k == parts - 1 ? M : (M * (k + 1) / parts) & ~15
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(r1 - r0), Int32(N), Int32(K), 1, A + (transA ? r0 : r0 * lda), Int32(lda),
+                    B, Int32(ldb), beta, C + r0 * ldc, Int32(ldc))
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import IO
+import Inference
+import NN
+
+/// Where each stage of the pipeline reads and writes, derived from the config so that every tool and
+/// the Makefile agree:
+///
+///     models/base/<model>/                            fetch-data model
+///     data/<dataset>/<split>.jsonl.zst                fetch-data dataset
+///     data/<dataset>/<model>/<split>.tokens.safetensors   tokenize
+///     <output_dir>/checkpoint-N/, <output_dir>/       train
+///     <output_dir>/eval/                              evaluate
+///
+/// `<model>` and `<dataset>` are the last component of the hub id or local path
+/// (`ltg/norbert3-base` → `norbert3-base`).
+package struct PipelinePaths: Sendable, Equatable {
+    package let modelDirectory: String
+    package let dataDirectory: String
+    package let tokensDirectory: String
+    package let outputDirectory: String
+
+    package init(config: TrainingConfig, root: String = ".") {
+        let r = root == "." ? "" : (root.hasSuffix("/") ? root : root + "/")
+        let model = PipelinePaths.slug(config.model.name)
+        let dataset = PipelinePaths.slug(config.dataset.name)
+        modelDirectory = "\(r)models/base/\(model)"
+        dataDirectory = "\(r)data/\(dataset)"
+        tokensDirectory = "\(r)data/\(dataset)/\(model)"
+        outputDirectory = config.training.outputDir
+    }
+
+    /// The last path component of a hub id or path, made safe as a file name.
+    package static func slug(_ name: String) -> String {
+        let trimmed = name.hasSuffix("/") ? String(name.dropLast()) : name
+        let last = trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+        let safe = last.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }
+        let s = String(safe)
+        return s.isEmpty || s == "." || s == ".." ? "unnamed" : s
+    }
+
+    /// `data/<dataset>/<split>.jsonl.zst`
+    package func split(_ name: String) -> String { "\(dataDirectory)/\(name).jsonl.zst" }
+
+    /// `data/<dataset>/<model>/<split>.tokens.safetensors`
+    package func tokens(_ split: String) -> String { "\(tokensDirectory)/\(split).tokens.safetensors" }
+
+    package var evalDirectory: String { outputDirectory + "/eval" }
+
+    /// `NAME=value` lines for the Makefile (it includes them), quoting nothing: paths with spaces
+    /// are not supported by make anyway.
+    package func makeVariables(config: TrainingConfig) -> String {
+        let d = config.dataset
+        let lines = [
+            ("MODEL_NAME", config.model.name),
+            ("DATASET_NAME", d.name),
+            ("MAX_SEQ_LENGTH", String(config.model.maxSeqLength)),
+            ("MODEL_DIR", modelDirectory),
+            ("DATA_DIR", dataDirectory),
+            ("TOKENS_DIR", tokensDirectory),
+            ("OUTPUT_DIR", outputDirectory),
+            ("TRAIN_SPLIT", d.trainSplit),
+            ("EVAL_SPLIT", d.evalSplit),
+            ("TEST_SPLIT", d.testSplit),
+            ("COLUMNS", d.columns.joined(separator: ",")),
+            ("TRAIN_DATA", split(d.trainSplit)),
+            ("EVAL_DATA", split(d.evalSplit)),
+            ("TEST_DATA", split(d.testSplit)),
+            ("TRAIN_TOKENS", tokens(d.trainSplit)),
+            ("EVAL_TOKENS", tokens(d.evalSplit)),
+            ("TEST_TOKENS", tokens(d.testSplit)),
+        ]
+        return lines.map { "\($0.0) := \($0.1)" }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,263 @@
+import IO
+import Inference
+import NN
+
+/// The learning-rate schedules of Hugging Face transformers' `get_scheduler`, by the same names.
+package enum LRSchedulerKind: String, Sendable, Equatable, CaseIterable {
+    case linear
+    case cosine
+    case cosineWithRestarts = "cosine_with_restarts"
+    case polynomial
+    case constant
+    case constantWithWarmup = "constant_with_warmup"
+}
+
+/// Everything `configs/training_config.yaml` says, typed and validated: which model to fine-tune,
+/// on which triplet dataset, and the trainer's hyperparameters (named as in transformers'
+/// `TrainingArguments`, so values carry over from the Python seed project).
+///
+/// Build it with `load(path:overrides:)`: keys missing from the file keep `defaults`, unknown keys
+/// and wrong types or values are errors that name the key and its `file:line:column`.
+package struct TrainingConfig: Sendable, Equatable {
+    package struct Model: Sendable, Equatable {
+        /// Hugging Face model id (or a local model directory) to start from.
+        package var name: String
+        /// Tokens per text; longer texts are truncated.
+        package var maxSeqLength: Int
+
+        package init(name: String, maxSeqLength: Int) {
+            self.name = name
+            self.maxSeqLength = maxSeqLength
+        }
+    }
+
+    package struct Dataset: Sendable, Equatable {
+        package var name: String
+        package var trainSplit: String
+        package var evalSplit: String
+        package var testSplit: String
+        package var anchorColumn: String
+        package var positiveColumn: String
+        package var negativeColumn: String
+        /// nil: the whole split.
+        package var maxTrainSamples: Int?
+        package var maxEvalSamples: Int?
+
+        package init(name: String, trainSplit: String, evalSplit: String, testSplit: String,
+                    anchorColumn: String, positiveColumn: String, negativeColumn: String,
+                    maxTrainSamples: Int?, maxEvalSamples: Int?) {
+            self.name = name
+            self.trainSplit = trainSplit
+            self.evalSplit = evalSplit
+            self.testSplit = testSplit
+            self.anchorColumn = anchorColumn
+            self.positiveColumn = positiveColumn
+            self.negativeColumn = negativeColumn
+            self.maxTrainSamples = maxTrainSamples
+            self.maxEvalSamples = maxEvalSamples
+        }
+
+        /// The three text columns in anchor, positive, negative order.
+        package var columns: [String] { [anchorColumn, positiveColumn, negativeColumn] }
+    }
+
+    package struct Training: Sendable, Equatable {
+        package var outputDir: String
+        package var perDeviceTrainBatchSize: Int
+        package var perDeviceEvalBatchSize: Int
+        package var numTrainEpochs: Double
+        /// > 0: train exactly this many optimizer steps; -1: train for `numTrainEpochs`.
+        package var maxSteps: Int
+        package var learningRate: Double
+        package var warmupRatio: Double
+        package var weightDecay: Double
+        /// Gradient clipping norm; 0 turns clipping off (as in transformers).
+        package var maxGradNorm: Double
+        package var lrScheduler: LRSchedulerKind
+        /// Hard restarts of `cosine_with_restarts` (may be fractional, as transformers' formula allows).
+        package var numCycles: Double
+        /// Power of the `polynomial` decay.
+        package var lrSchedulerPower: Double
+        /// Learning rate the `polynomial` decay ends at.
+        package var lrEnd: Double
+        package var gradientAccumulationSteps: Int
+        package var evalSteps: Int
+        package var saveSteps: Int
+        /// nil: keep every checkpoint.
+        package var saveTotalLimit: Int?
+        package var loadBestModelAtEnd: Bool
+        /// One of `TrainingConfig.bestModelMetrics`, without transformers' `eval_` prefix.
+        package var metricForBestModel: String
+        package var loggingSteps: Int
+        /// Resolved: `<outputDir>/logs` when the file leaves it null.
+        package var loggingDir: String
+        package var seed: UInt64
+        /// A checkpoint directory, `latest` (the newest `checkpoint-N` in `outputDir`), or nil.
+        package var resumeFromCheckpoint: String?
+
+        package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
+                    numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
+                    weightDecay: Double, maxGradNorm: Double, lrScheduler: LRSchedulerKind, numCycles: Double,
+                    lrSchedulerPower: Double, lrEnd: Double, gradientAccumulationSteps: Int, evalSteps: Int,
+                    saveSteps: Int, saveTotalLimit: Int?, loadBestModelAtEnd: Bool, metricForBestModel: String,
+                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?) {
+            self.outputDir = outputDir
+            self.perDeviceTrainBatchSize = perDeviceTrainBatchSize
+            self.perDeviceEvalBatchSize = perDeviceEvalBatchSize
+            self.numTrainEpochs = numTrainEpochs
+            self.maxSteps = maxSteps
+            self.learningRate = learningRate
+            self.warmupRatio = warmupRatio
+            self.weightDecay = weightDecay
+            self.maxGradNorm = maxGradNorm
+            self.lrScheduler = lrScheduler
+            self.numCycles = numCycles
+            self.lrSchedulerPower = lrSchedulerPower
+            self.lrEnd = lrEnd
+            self.gradientAccumulationSteps = gradientAccumulationSteps
+            self.evalSteps = evalSteps
+            self.saveSteps = saveSteps
+            self.saveTotalLimit = saveTotalLimit
+            self.loadBestModelAtEnd = loadBestModelAtEnd
+            self.metricForBestModel = metricForBestModel
+            self.loggingSteps = loggingSteps
+            self.loggingDir = loggingDir
+            self.seed = seed
+            self.resumeFromCheckpoint = resumeFromCheckpoint
+        }
+
+        /// Triplets per optimizer step.
+        package var effectiveBatchSize: Int { perDeviceTrainBatchSize * gradientAccumulationSteps }
+
+        /// Whether a higher `metricForBestModel` is better (accuracy) or lower (loss).
+        package var greaterIsBetter: Bool { metricForBestModel != "loss" }
+    }
+
+    package var model: Model
+    package var dataset: Dataset
+    package var training: Training
+
+    package init(model: Model, dataset: Dataset, training: Training) {
+        self.model = model
+        self.dataset = dataset
+        self.training = training
+    }
+
+    /// Metrics `metric_for_best_model` may name: the triplet evaluator's accuracy (share of
+    /// triplets whose anchor is closer, by cosine, to the positive than to the negative) and the
+    /// evaluation loss. The seed's `eval_cosine_accuracy` spelling is accepted too.
+    package static let bestModelMetrics = ["cosine_accuracy", "loss"]
+
+    /// The seed project's defaults (its config with `ltg/norbert3-base`), and transformers'
+    /// `TrainingArguments` defaults where the seed sets nothing.
+    package static let defaults = TrainingConfig(
+        model: Model(name: "ltg/norbert3-base", maxSeqLength: 128),
+        dataset: Dataset(
+            name: "Fremtind/all-nli-norwegian", trainSplit: "train", evalSplit: "dev", testSplit: "test",
+            anchorColumn: "anchor", positiveColumn: "positive", negativeColumn: "negative",
+            maxTrainSamples: nil, maxEvalSamples: nil),
+        training: Training(
+            outputDir: "models/norbert3-base-nli-norwegian", perDeviceTrainBatchSize: 16, perDeviceEvalBatchSize: 64,
+            numTrainEpochs: 1, maxSteps: -1, learningRate: 2e-5, warmupRatio: 0.1, weightDecay: 0.01,
+            maxGradNorm: 1.0, lrScheduler: .linear, numCycles: 1, lrSchedulerPower: 1.0, lrEnd: 1e-7,
+            gradientAccumulationSteps: 1, evalSteps: 500, saveSteps: 500, saveTotalLimit: 3,
+            loadBestModelAtEnd: true, metricForBestModel: "cosine_accuracy", loggingSteps: 100,
+            loggingDir: "models/norbert3-base-nli-norwegian/logs", seed: 42, resumeFromCheckpoint: nil))
+
+    /// Parses the file (`-` for stdin), applies `key.path=value` overrides (values parsed as YAML
+    /// scalars), validates.
+    package static func load(path: String, overrides: [String] = []) throws -> TrainingConfig {
+        let bytes = try ByteReader(path: path).readAll()
+        return try parse(bytes: bytes, path: path, overrides: overrides.map { ConfigOverride(assignment: $0) })
+    }
+
+    /// As `load`, from text already read; `path` names it in errors.
+    package static func parse(yaml: String, path: String, overrides: [String]) throws -> TrainingConfig {
+        try parse(bytes: Array(yaml.utf8), path: path, overrides: overrides.map { ConfigOverride(assignment: $0) })
+    }
+
+    /// The general form: overrides with their own origin labels (e.g. `--quick-test`).
+    package static func parse(bytes: [UInt8], path: String, overrides: [ConfigOverride]) throws -> TrainingConfig {
+        var decoder = TrainingConfigDecoder(path: path)
+        guard let root = try YAML.parse(bytes, source: path) else {
+            throw EmbedError("\(path): the file is empty (no YAML document); write '{}' to take every default")
+        }
+        try decoder.apply(document: root)
+        for o in overrides { decoder.apply(override: o) }
+        return try decoder.finish()
+    }
+
+    /// The key parameters, one per line, for `train --check` and the start of a training log
+    /// (what the seed's `python utils/read_config.py` printed, and more).
+    package func summary() -> String { Self.formatSummary(summaryLines()) }
+
+    /// The summary's (label, text) rows, for callers that add rows of their own.
+    package func summaryLines() -> [(label: String, text: String)] {
+        let t = training, d = dataset
+        func samples(_ n: Int?) -> String { n.map { "first \($0)" } ?? "all" }
+        var lines: [(label: String, text: String)] = [
+            ("Model", "\(model.name) (max_seq_length \(model.maxSeqLength))"),
+            ("Dataset", "\(d.name): train '\(d.trainSplit)' (\(samples(d.maxTrainSamples))), "
+                + "eval '\(d.evalSplit)' (\(samples(d.maxEvalSamples))), test '\(d.testSplit)'"),
+            ("Columns", "\(d.anchorColumn) / \(d.positiveColumn) / \(d.negativeColumn)"),
+            ("Output", t.outputDir),
+            ("Training length", t.maxSteps > 0
+                ? "\(t.maxSteps) steps (max_steps; num_train_epochs ignored)"
+                : "\(Self.number(t.numTrainEpochs)) epoch\(t.numTrainEpochs == 1 ? "" : "s")"),
+            ("Batch size", "\(t.perDeviceTrainBatchSize) train × \(t.gradientAccumulationSteps) accumulation = "
+                + "\(t.effectiveBatchSize) per step; \(t.perDeviceEvalBatchSize) eval"),
+            ("Learning rate", "\(Self.number(t.learningRate)), \(scheduleDescription)"
+                + (t.lrScheduler == .constant ? "" : ", warmup \(Self.number((t.warmupRatio * 100 * 1e6).rounded() / 1e6))% of the steps")),
+            ("Optimizer", "AdamW, weight_decay \(Self.number(t.weightDecay)), "
+                + (t.maxGradNorm > 0 ? "gradients clipped to norm \(Self.number(t.maxGradNorm))" : "no gradient clipping")),
+            ("Evaluate", "every \(t.evalSteps) steps; best model by \(t.metricForBestModel) ("
+                + (t.greaterIsBetter ? "higher" : "lower") + " is better)"
+                + (t.loadBestModelAtEnd ? ", loaded at the end" : "")),
+            ("Checkpoints", "every \(t.saveSteps) steps, "
+                + (t.saveTotalLimit.map { "keep the last \($0)" } ?? "keep all")),
+            ("Logging", "every \(t.loggingSteps) steps to \(t.loggingDir)"),
+            ("Seed", "\(t.seed)"),
+        ]
+        if let r = t.resumeFromCheckpoint {
+            lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
+        }
+        return lines
+    }
+
+    /// Aligns rows as `Label:   text`.
+    package static func formatSummary(_ lines: [(label: String, text: String)]) -> String {
+        let width = lines.map(\.label.count).max() ?? 0
+        return lines.map { $0.label + ":" + String(repeating: " ", count: width - $0.label.count + 1) + $0.text }
+            .joined(separator: "\n")
+    }
+
+    private var scheduleDescription: String {
+        let t = training
+        switch t.lrScheduler {
+        case .linear: return "linear decay to 0"
+        case .cosine: return "cosine decay to 0"
+        case .cosineWithRestarts: return "cosine with \(Self.number(t.numCycles)) hard restart cycle\(t.numCycles == 1 ? "" : "s")"
+        case .polynomial: return "polynomial decay (power \(Self.number(t.lrSchedulerPower))) to \(Self.number(t.lrEnd))"
+        case .constant: return "constant (no warmup: warmup_ratio is ignored)"
+        case .constantWithWarmup: return "constant after warmup"
+        }
+    }
+
+    /// Integral values without a fraction (`1`, not `1.0`); others as Swift prints them (`2e-05`).
+    static func number(_ d: Double) -> String {
+        if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
+        return "\(d)"
+    }
+}
+
+/// One `key.path=value` assignment from the command line, with a label saying where it came from.
+package struct ConfigOverride: Sendable, Equatable {
+    package var assignment: String
+    /// How errors name it, e.g. `--set training.learning_rate=1e-5`.
+    package var origin: String
+
+    package init(assignment: String, origin: String? = nil) {
+        self.assignment = assignment
+        self.origin = origin ?? "--set \(assignment)"
+    }
+}

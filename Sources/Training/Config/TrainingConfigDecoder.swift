@@ -1,0 +1,385 @@
+import IO
+import Inference
+import NN
+
+/// Turns a YAML tree plus command-line overrides into a validated `TrainingConfig`. It remembers
+/// where each value came from (a file position or an override) so that a value rejected by
+/// validation is reported at its origin, and it collects every problem (unknown keys, wrong types,
+/// invalid values, bad overrides) before failing, so one run lists all the mistakes. A value that
+/// fails to decode keeps its default, so validation still sees a consistent config.
+struct TrainingConfigDecoder {
+    /// The sections and their keys, in the order the config file documents them.
+    static let schema: [(section: String, keys: [String])] = [
+        ("model", ["name", "max_seq_length"]),
+        ("dataset", ["name", "train_split", "eval_split", "test_split", "anchor_column", "positive_column",
+                     "negative_column", "max_train_samples", "max_eval_samples"]),
+        ("training", ["output_dir", "per_device_train_batch_size", "per_device_eval_batch_size", "num_train_epochs",
+                      "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
+                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
+                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
+                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint"]),
+    ]
+
+    static var sections: [String] { schema.map(\.section) }
+
+    static func keys(of section: String) -> [String] { schema.first { $0.section == section }?.keys ?? [] }
+
+    /// Keys of the seed project's config that this project does not have, and why; an unknown-key
+    /// error for one of them says this instead of a far-fetched spelling suggestion.
+    static let seedKeyNotes: [String: String] = [
+        "training.loss_function": "the loss is always MultipleNegativesRankingLoss (in-batch negatives plus the triplet's negative)",
+        "training.eval_strategy": "evaluation always happens every training.eval_steps steps",
+        "training.save_strategy": "checkpoints are always saved every training.save_steps steps",
+        "training.fp16": "training runs in float32 on the CPU",
+        "training.bf16": "training runs in float32 on the CPU",
+        "training.dataloader_num_workers": "the trainer reads pre-tokenized batches; there are no loader workers to set",
+        "evaluation": "use training.metric_for_best_model (greater_is_better follows from the metric) and training.per_device_eval_batch_size",
+        "lr_scheduler": "the scheduler keys live under training: lr_scheduler (the seed's lr_scheduler.type), num_cycles, lr_scheduler_power (the seed's power) and lr_end",
+        "experiment_tracking": "MLflow, TensorBoard and report_to are not supported; metrics are logged under training.logging_dir",
+        "advanced": "publishing to the Hugging Face hub is not supported; resume_from_checkpoint lives under training",
+        "compute": "training always runs on the CPU",
+    ]
+
+    let path: String
+    var config = TrainingConfig.defaults
+    /// Where each `section.key` got its value; absent for defaults.
+    var origins: [String: YAMLMark] = [:]
+    /// When each key was last set (a counter), to blame the later of two conflicting keys.
+    var setOrder: [String: Int] = [:]
+    var setCount = 0
+    /// `training.logging_dir` as given (nil: derive from output_dir at the end).
+    var loggingDir: String?
+    var problems: [String] = []
+
+    init(path: String) { self.path = path }
+
+    // MARK: - Walking the tree
+
+    mutating func apply(document root: YAMLNode) throws {
+        guard let entries = root.entries else {
+            if (try? root.resolved()) == .null { return }
+            throw EmbedError("\(root.mark): the config must be a mapping with the sections \(Self.sections.joined(separator: ", ")), not \(root.summary)")
+        }
+        for entry in entries {
+            let section = entry.key.scalarText ?? ""
+            guard Self.sections.contains(section) else {
+                problems.append("\(entry.key.mark): \(unknownKeyMessage(section: nil, key: section))")
+                continue
+            }
+            applySection(section, entry.value)
+        }
+    }
+
+    mutating func applySection(_ section: String, _ node: YAMLNode) {
+        guard let entries = node.entries else {
+            // `model:` with every key commented out is an empty (null) section: all defaults.
+            if (try? node.resolved()) != .null {
+                problems.append("\(node.mark): '\(section)' must be a mapping of keys, not \(node.summary)")
+            }
+            return
+        }
+        for entry in entries {
+            let key = entry.key.scalarText ?? ""
+            guard Self.keys(of: section).contains(key) else {
+                problems.append("\(entry.key.mark): \(unknownKeyMessage(section: section, key: key))")
+                continue
+            }
+            do {
+                try set(section, key, entry.value)
+                origins["\(section).\(key)"] = entry.value.mark
+                setCount += 1
+                setOrder["\(section).\(key)"] = setCount
+            } catch let error as EmbedError {
+                problems.append(error.message)
+            } catch {
+                problems.append("\(entry.value.mark): \(error)")
+            }
+        }
+    }
+
+    /// `section.key=value`, the value parsed as YAML (so `null`, `1e-5`, `true`, `'text'` mean what
+    /// they mean in the file). A whole section can be given as a flow mapping: `training={seed: 1}`.
+    mutating func apply(override o: ConfigOverride) {
+        guard let eq = o.assignment.firstIndex(of: "=") else {
+            problems.append("\(o.origin): expected KEY=VALUE, e.g. training.learning_rate=1e-5")
+            return
+        }
+        let keyPath = o.assignment[..<eq].trimmingSpaces
+        let valueText = String(o.assignment[o.assignment.index(after: eq)...])
+        let mark = YAMLMark(source: o.origin)
+        let value: YAMLNode
+        do {
+            value = try YAML.parse(valueText, source: o.origin)?.remarked(mark)
+                ?? YAMLNode(.scalar("", .plain), mark: mark)
+        } catch {
+            problems.append("\(o.origin): the value is not valid YAML: \(error)")
+            return
+        }
+        let parts = keyPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 1, Self.sections.contains(parts[0]) {
+            applySection(parts[0], value)
+        } else if parts.count == 2, Self.sections.contains(parts[0]), Self.keys(of: parts[0]).contains(parts[1]) {
+            applySection(parts[0], YAMLNode(.mapping([YAMLEntry(key: YAMLNode(.scalar(parts[1], .plain), mark: mark), value: value)]), mark: mark))
+        } else {
+            problems.append("\(o.origin): \(unknownOverrideMessage(parts))")
+        }
+    }
+
+    func throwProblems() throws {
+        guard !problems.isEmpty else { return }
+        throw EmbedError(problems.joined(separator: "\n"))
+    }
+
+    // MARK: - Unknown keys
+
+    func unknownKeyMessage(section: String?, key: String) -> String {
+        let full = section.map { "\($0).\(key)" } ?? key
+        var message = "unknown key '\(full)'"
+        if let note = Self.seedKeyNotes[full] {
+            return message + " (the seed project's setting, not used here: \(note))"
+        }
+        // A known key under the wrong section (or at the top level) is best answered with its home.
+        if let home = Self.schema.first(where: { $0.keys.contains(key) && $0.section != section }) {
+            return message + " (did you mean '\(home.section).\(key)'?)"
+        }
+        let candidates = section.map { Self.keys(of: $0) } ?? Self.sections
+        if let best = EditDistance.closest(to: key, among: candidates),
+           EditDistance.isPlausible(key, best.candidate, distance: best.distance) {
+            message += " (did you mean '\(best.candidate)'?)"
+        } else if let section {
+            message += " (valid keys under '\(section)': \(candidates.joined(separator: ", ")))"
+        } else {
+            message += " (the sections are \(candidates.joined(separator: ", ")))"
+        }
+        return message
+    }
+
+    func unknownOverrideMessage(_ parts: [String]) -> String {
+        let full = parts.joined(separator: ".")
+        let all = Self.schema.flatMap { s in s.keys.map { "\(s.section).\($0)" } }
+        var message = "unknown key '\(full)'"
+        if let note = Self.seedKeyNotes[full] { return message + " (\(note))" }
+        if let last = parts.last, let home = Self.schema.first(where: { $0.keys.contains(last) }), parts.count != 2 || parts[0] != home.section {
+            return message + " (did you mean '\(home.section).\(last)'?)"
+        }
+        if let best = EditDistance.closest(to: full, among: all),
+           EditDistance.isPlausible(full, best.candidate, distance: best.distance) {
+            message += " (did you mean '\(best.candidate)'?)"
+        } else {
+            message += "; keys are written section.key, e.g. training.learning_rate"
+        }
+        return message
+    }
+
+    // MARK: - Typed values
+
+    mutating func set(_ section: String, _ key: String, _ n: YAMLNode) throws {
+        let k = "\(section).\(key)"
+        switch k {
+        case "model.name": config.model.name = try string(n, k)
+        case "model.max_seq_length": config.model.maxSeqLength = try int(n, k)
+        case "dataset.name": config.dataset.name = try string(n, k)
+        case "dataset.train_split": config.dataset.trainSplit = try string(n, k)
+        case "dataset.eval_split": config.dataset.evalSplit = try string(n, k)
+        case "dataset.test_split": config.dataset.testSplit = try string(n, k)
+        case "dataset.anchor_column": config.dataset.anchorColumn = try string(n, k)
+        case "dataset.positive_column": config.dataset.positiveColumn = try string(n, k)
+        case "dataset.negative_column": config.dataset.negativeColumn = try string(n, k)
+        case "dataset.max_train_samples": config.dataset.maxTrainSamples = try optional(n) { try int(n, k) }
+        case "dataset.max_eval_samples": config.dataset.maxEvalSamples = try optional(n) { try int(n, k) }
+        case "training.output_dir": config.training.outputDir = try string(n, k)
+        case "training.per_device_train_batch_size": config.training.perDeviceTrainBatchSize = try int(n, k)
+        case "training.per_device_eval_batch_size": config.training.perDeviceEvalBatchSize = try int(n, k)
+        case "training.num_train_epochs": config.training.numTrainEpochs = try double(n, k)
+        case "training.max_steps": config.training.maxSteps = try int(n, k)
+        case "training.learning_rate": config.training.learningRate = try double(n, k)
+        case "training.warmup_ratio": config.training.warmupRatio = try double(n, k)
+        case "training.weight_decay": config.training.weightDecay = try double(n, k)
+        case "training.max_grad_norm": config.training.maxGradNorm = try double(n, k)
+        case "training.lr_scheduler":
+            let name = try string(n, k)
+            guard let kind = LRSchedulerKind(rawValue: name) else {
+                var message = "\(n.mark): \(k): unknown scheduler '\(name)'"
+                let valid = LRSchedulerKind.allCases.map(\.rawValue)
+                if let best = EditDistance.closest(to: name, among: valid),
+                   EditDistance.isPlausible(name, best.candidate, distance: best.distance) {
+                    message += " (did you mean '\(best.candidate)'?)"
+                }
+                throw EmbedError(message + "; valid: \(valid.joined(separator: ", "))")
+            }
+            config.training.lrScheduler = kind
+        case "training.num_cycles": config.training.numCycles = try double(n, k)
+        case "training.lr_scheduler_power": config.training.lrSchedulerPower = try double(n, k)
+        case "training.lr_end": config.training.lrEnd = try double(n, k)
+        case "training.gradient_accumulation_steps": config.training.gradientAccumulationSteps = try int(n, k)
+        case "training.eval_steps": config.training.evalSteps = try int(n, k)
+        case "training.save_steps": config.training.saveSteps = try int(n, k)
+        case "training.save_total_limit": config.training.saveTotalLimit = try optional(n) { try int(n, k) }
+        case "training.load_best_model_at_end": config.training.loadBestModelAtEnd = try bool(n, k)
+        case "training.metric_for_best_model":
+            let given = try string(n, k)
+            var metric = given
+            // transformers prefixes evaluation metrics with `eval_`; the seed config spells it so.
+            if metric.hasPrefix("eval_") { metric.removeFirst(5) }
+            guard TrainingConfig.bestModelMetrics.contains(metric) else {
+                let valid = TrainingConfig.bestModelMetrics.joined(separator: ", ")
+                throw EmbedError("\(n.mark): \(k): unknown metric '\(given)'; valid: \(valid) (an 'eval_' prefix is allowed)")
+            }
+            config.training.metricForBestModel = metric
+        case "training.logging_steps": config.training.loggingSteps = try int(n, k)
+        case "training.logging_dir": loggingDir = try optional(n) { try string(n, k) }
+        case "training.seed":
+            let v = try int(n, k)
+            guard v >= 0 else { throw EmbedError("\(n.mark): \(k) must be a non-negative integer, got \(v)") }
+            config.training.seed = UInt64(v)
+        case "training.resume_from_checkpoint":
+            config.training.resumeFromCheckpoint = try optional(n) { try string(n, k) }
+        default:
+            throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
+        }
+    }
+
+    func optional<T>(_ n: YAMLNode, _ body: () throws -> T) throws -> T? {
+        if n.scalarText != nil, try n.resolved() == .null { return nil }
+        return try body()
+    }
+
+    /// A hint for a quoted value that would have been right unquoted: `"16"` for a number.
+    func quotedHint(_ n: YAMLNode, wanted: (YAMLScalar) -> Bool) -> String {
+        guard case .scalar(let text, let style) = n.kind, style != .plain else { return "" }
+        let asPlain = YAMLNode(.scalar(text, .plain), mark: n.mark)
+        if let v = try? asPlain.resolved(), wanted(v) { return " (remove the quotes)" }
+        return ""
+    }
+
+    func int(_ n: YAMLNode, _ key: String) throws -> Int {
+        let v = try scalar(n, key, expected: "an integer")
+        switch v {
+        case .int(let i): return i
+        case .float(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.007_199_254_740_992e15:
+            // `1e4` steps: a whole number written as a float is still a whole number.
+            return Int(d)
+        default:
+            let hint = quotedHint(n) { if case .int = $0 { return true }; return false }
+            throw EmbedError("\(n.mark): \(key) must be an integer, not \(v.summary)\(hint)")
+        }
+    }
+
+    func double(_ n: YAMLNode, _ key: String) throws -> Double {
+        let v = try scalar(n, key, expected: "a number")
+        let d: Double
+        switch v {
+        case .int(let i): d = Double(i)
+        case .float(let f): d = f
+        default:
+            let hint = quotedHint(n) {
+                switch $0 { case .int, .float: return true; default: return false }
+            }
+            throw EmbedError("\(n.mark): \(key) must be a number, not \(v.summary)\(hint)")
+        }
+        guard d.isFinite else { throw EmbedError("\(n.mark): \(key) must be a finite number, not \(n.scalarText ?? "")") }
+        return d
+    }
+
+    func bool(_ n: YAMLNode, _ key: String) throws -> Bool {
+        let v = try scalar(n, key, expected: "true or false")
+        guard case .bool(let b) = v else {
+            let hint = quotedHint(n) { if case .bool = $0 { return true }; return false }
+            throw EmbedError("\(n.mark): \(key) must be true or false, not \(v.summary)\(hint)")
+        }
+        return b
+    }
+
+    func string(_ n: YAMLNode, _ key: String) throws -> String {
+        let v = try scalar(n, key, expected: "a string")
+        guard case .string(let s) = v else {
+            let hint = v == .null ? "" : " (quote it if you mean the text: \"\(n.scalarText ?? "")\")"
+            throw EmbedError("\(n.mark): \(key) must be a string, not \(v.summary)\(hint)")
+        }
+        return s
+    }
+
+    func scalar(_ n: YAMLNode, _ key: String, expected: String) throws -> YAMLScalar {
+        guard n.scalarText != nil else { throw EmbedError("\(n.mark): \(key) must be \(expected), not \(n.summary)") }
+        return try n.resolved()
+    }
+
+    // MARK: - Validation
+
+    /// Where a key's value came from, for validation errors: its mark, or the file for a default.
+    func origin(_ key: String) -> String { origins[key]?.description ?? path }
+
+    /// Of keys that conflict, the one set last (the likeliest mistake); the first if none was set.
+    func lastSet(_ keys: String...) -> String {
+        keys.max { (setOrder[$0] ?? 0) < (setOrder[$1] ?? 0) } ?? ""
+    }
+
+    mutating func check(_ ok: Bool, _ key: String, _ message: @autoclosure () -> String) {
+        if !ok { problems.append("\(origin(key)): \(key) \(message())") }
+    }
+
+    mutating func finish() throws -> TrainingConfig {
+        let m = config.model, d = config.dataset
+        var t = config.training
+        check(!m.name.isEmpty, "model.name", "must not be empty")
+        check(m.maxSeqLength >= 1, "model.max_seq_length", "must be at least 1, got \(m.maxSeqLength)")
+        for (key, value) in [("dataset.name", d.name), ("dataset.train_split", d.trainSplit),
+                             ("dataset.eval_split", d.evalSplit), ("dataset.test_split", d.testSplit),
+                             ("dataset.anchor_column", d.anchorColumn), ("dataset.positive_column", d.positiveColumn),
+                             ("dataset.negative_column", d.negativeColumn)] {
+            check(!value.isEmpty, key, "must not be empty")
+        }
+        check(Set(d.columns).count == 3, "dataset.negative_column",
+              "anchor, positive and negative columns must be three different columns, got \(d.columns.joined(separator: ", "))")
+        for (key, value) in [("dataset.max_train_samples", d.maxTrainSamples), ("dataset.max_eval_samples", d.maxEvalSamples)] {
+            if let v = value { check(v >= 1, key, "must be at least 1 (or null for the whole split), got \(v)") }
+        }
+        check(!t.outputDir.isEmpty, "training.output_dir", "must not be empty")
+        check(t.perDeviceTrainBatchSize >= 1, "training.per_device_train_batch_size", "must be at least 1, got \(t.perDeviceTrainBatchSize)")
+        check(t.perDeviceEvalBatchSize >= 1, "training.per_device_eval_batch_size", "must be at least 1, got \(t.perDeviceEvalBatchSize)")
+        check(t.numTrainEpochs > 0, "training.num_train_epochs", "must be greater than 0, got \(TrainingConfig.number(t.numTrainEpochs))")
+        check(t.maxSteps == -1 || t.maxSteps >= 1, "training.max_steps",
+              "must be -1 (train for num_train_epochs) or a positive number of steps, got \(t.maxSteps)")
+        check(t.learningRate > 0, "training.learning_rate", "must be greater than 0, got \(t.learningRate)")
+        check(t.warmupRatio >= 0 && t.warmupRatio <= 1, "training.warmup_ratio", "must be between 0 and 1, got \(t.warmupRatio)")
+        check(t.weightDecay >= 0, "training.weight_decay", "must not be negative, got \(t.weightDecay)")
+        check(t.maxGradNorm >= 0, "training.max_grad_norm", "must not be negative (0 turns clipping off), got \(t.maxGradNorm)")
+        check(t.numCycles > 0, "training.num_cycles", "must be greater than 0, got \(t.numCycles)")
+        check(t.lrSchedulerPower > 0, "training.lr_scheduler_power", "must be greater than 0, got \(t.lrSchedulerPower)")
+        check(t.lrEnd >= 0, "training.lr_end", "must not be negative, got \(t.lrEnd)")
+        if t.lrScheduler == .polynomial, t.lrEnd >= t.learningRate {
+            let key = lastSet("training.lr_end", "training.learning_rate", "training.lr_scheduler")
+            problems.append("\(origin(key)): training.lr_end (\(t.lrEnd)) must be smaller than training.learning_rate (\(t.learningRate)) for the polynomial schedule")
+        }
+        check(t.gradientAccumulationSteps >= 1, "training.gradient_accumulation_steps", "must be at least 1, got \(t.gradientAccumulationSteps)")
+        check(t.evalSteps >= 1, "training.eval_steps", "must be at least 1, got \(t.evalSteps)")
+        check(t.saveSteps >= 1, "training.save_steps", "must be at least 1, got \(t.saveSteps)")
+        check(t.loggingSteps >= 1, "training.logging_steps", "must be at least 1, got \(t.loggingSteps)")
+        if let limit = t.saveTotalLimit {
+            check(limit >= 1, "training.save_total_limit", "must be at least 1 (or null to keep every checkpoint), got \(limit)")
+        }
+        // As transformers: the best model can only be reloaded if every evaluation has a checkpoint.
+        if t.loadBestModelAtEnd, t.evalSteps >= 1, t.saveSteps >= 1, t.saveSteps % t.evalSteps != 0 {
+            let key = lastSet("training.save_steps", "training.eval_steps", "training.load_best_model_at_end")
+            problems.append("\(origin(key)): training.save_steps (\(t.saveSteps)) must be a multiple of training.eval_steps (\(t.evalSteps)) when load_best_model_at_end is true, so that the best evaluation has a checkpoint")
+        }
+        if let dir = loggingDir { check(!dir.isEmpty, "training.logging_dir", "must not be empty (null means <output_dir>/logs)") }
+        if let r = t.resumeFromCheckpoint { check(!r.isEmpty, "training.resume_from_checkpoint", "must not be empty (null for a fresh start)") }
+        try throwProblems()
+        t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
+        config.training = t
+        return config
+    }
+
+    static func join(_ dir: String, _ name: String) -> String {
+        var d = Substring(dir)
+        while d.count > 1, d.hasSuffix("/") { d = d.dropLast() }
+        return d == "/" ? "/\(name)" : "\(d)/\(name)"
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

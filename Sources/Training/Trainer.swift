@@ -1,0 +1,221 @@
+import Foundation
+import IO
+import Inference
+import NN
+
+/// Where a training run reads its inputs.
+package struct TrainingInputs {
+    /// The base model folder (or a checkpoint's, when resuming it is replaced by the checkpoint).
+    package var modelDirectory: String
+    package var train: any TokenTable
+    /// Where `train` came from, for messages and the model card.
+    package var trainSource: String
+    package var eval: (any TokenTable)?
+    package var evalSource: String?
+
+    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?) {
+        self.modelDirectory = modelDirectory
+        self.train = train
+        self.trainSource = trainSource
+        self.eval = eval
+        self.evalSource = evalSource
+    }
+}
+
+/// What a finished (or interrupted) run reports.
+package struct TrainingResult: Sendable {
+    package var steps: Int
+    package var interrupted: Bool
+    package var finalMetrics: TripletMetrics?
+    package var bestMetric: Double?
+    package var bestCheckpoint: String?
+    package var outputDirectory: String
+}
+
+/// Fine-tunes a sentence model with MultipleNegativesRankingLoss the way sentence-transformers'
+/// trainer does: NO_DUPLICATES batches from a seeded shuffle, gradient accumulation averaging the
+/// micro-batch losses, global-norm clipping, AdamW with a transformers learning-rate schedule,
+/// periodic logging, evaluation and checkpoints, the best model at the end. Deterministic: the same
+/// config and seed give the same weights bit for bit, and a resumed run the same losses.
+package final class Trainer {
+    package let config: TrainingConfig
+    package let inputs: TrainingInputs
+    package let columns: [String]
+    package private(set) var model: SentenceModel
+    let objective: MNRLObjective
+    let optimizer: AdamW
+    var state: TrainerState
+    let schedule: LRSchedule
+    let rows: Int
+    let batchesPerEpoch: Int
+    let stepsPerEpoch: Int
+    private let rowHashes: [UInt64]
+    var metricsLog: MetricsLog?
+    /// Set from a signal handler: finish the step, checkpoint, stop.
+    package static let stopRequest = StopRequest()
+    /// Stop (with a checkpoint, as on a signal) once this many steps are done: lets a run be split
+    /// in parts (`train --stop-after N`, then `--resume`), and tests interrupt a run deterministically.
+    package var stopAfterStep: Int?
+    /// The last evaluation's metrics.
+    var lastEval: TripletMetrics?
+    var progress: ProgressBar?
+    /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
+    var currentWeightsCheckpoint: String?
+
+    package init(options: TrainOptions, inputs: TrainingInputs) throws {
+        config = options.config
+        self.inputs = inputs
+        let d = config.dataset, t = config.training
+        columns = d.columns
+        try inputs.train.require(columns: columns, source: inputs.trainSource)
+        if let e = inputs.eval { try e.require(columns: columns, source: inputs.evalSource ?? "eval data") }
+
+        // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
+        var resumeFrom: String? = nil
+        switch options.resume {
+        case .none: break
+        case .latest:
+            guard let last = Checkpoint.list(in: t.outputDir).last else {
+                throw EmbedError("--resume: no checkpoint-N in \(t.outputDir) to resume from")
+            }
+            resumeFrom = last.path
+        case .checkpoint(let p):
+            resumeFrom = p
+        }
+        model = try SentenceModel.load(directory: resumeFrom ?? inputs.modelDirectory)
+        // The config's max_seq_length is the truncation length, as the seed sets model.max_seq_length.
+        model.maxSeqLength = min(config.model.maxSeqLength, model.encoder.maxPositions)
+        objective = MNRLObjective(model: model)
+        optimizer = AdamW(parameters: model.encoder.parameters, weightDecay: Float(t.weightDecay))
+
+        rows = min(d.maxTrainSamples ?? inputs.train.rows, inputs.train.rows)
+        guard rows > 0 else { throw EmbedError("\(inputs.trainSource): no training rows") }
+        // Tokens longer than max_seq_length mean the tokens file was made for another length.
+        try inputs.train.validate(columns: columns, rows: rows, maxLength: model.maxSeqLength,
+            vocabularySize: model.encoder.vocabularySize, source: inputs.trainSource)
+        batchesPerEpoch = (rows + t.perDeviceTrainBatchSize - 1) / t.perDeviceTrainBatchSize
+        stepsPerEpoch = max(1, (batchesPerEpoch + t.gradientAccumulationSteps - 1) / t.gradientAccumulationSteps)
+        let maxSteps = t.maxSteps > 0 ? t.maxSteps : Int((t.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
+        guard maxSteps > 0 else { throw EmbedError("training would take 0 steps (num_train_epochs \(t.numTrainEpochs))") }
+        let warmup = LRSchedule.warmupSteps(ratio: t.warmupRatio, totalSteps: maxSteps)
+        schedule = LRSchedule(kind: t.lrScheduler, baseLR: t.learningRate, warmupSteps: warmup, totalSteps: maxSteps,
+                              numCycles: t.lrScheduler == .cosineWithRestarts ? t.numCycles : nil,
+                              power: t.lrSchedulerPower, lrEnd: t.lrEnd)
+        // Hashes of every text, for the NO_DUPLICATES sampler: one per column per row.
+        var hashes = [UInt64](repeating: 0, count: rows * columns.count)
+        for r in 0..<rows {
+            for (c, name) in columns.enumerated() {
+                hashes[r * columns.count + c] = NoDuplicatesSampler.hash(inputs.train.ids(column: name, row: r))
+            }
+        }
+        rowHashes = hashes
+
+        state = TrainerState(maxSteps: maxSteps, seed: t.seed, trainRows: rows)
+        if let resumeFrom {
+            state = try Checkpoint.loadState(resumeFrom, optimizer: optimizer)
+            guard state.trainRows == rows, state.seed == t.seed, state.maxSteps == maxSteps else {
+                throw EmbedError("\(resumeFrom): this checkpoint was made with \(state.trainRows) training rows, seed \(state.seed) and \(state.maxSteps) steps; the config now gives \(rows), \(t.seed) and \(maxSteps)")
+            }
+            log("Resuming from \(resumeFrom) at step \(state.globalStep) of \(maxSteps)")
+        }
+    }
+
+    // MARK: The loop
+
+    package func run() throws -> TrainingResult {
+        let t = config.training
+        let fm = FileManager.default
+        try? fm.createDirectory(atPath: t.outputDir, withIntermediateDirectories: true)
+        metricsLog = try MetricsLog(directory: t.loggingDir)
+        let total = state.maxSteps
+        log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
+        let progress = ProgressBar("train", total: total, unit: "step", initial: state.globalStep)
+        self.progress = progress
+        var epochBatches: (epoch: Int, batches: [[Int]])? = nil
+        var windowStart = ProgressBar.now()
+        var windowTriplets = 0
+        var lastNorm = 0.0
+        var interrupted = false
+
+        while state.globalStep < total {
+            let step = state.globalStep
+            let epoch = step / stepsPerEpoch
+            if epochBatches?.epoch != epoch {
+                var batches = NoDuplicatesSampler.epoch(rows: rows, batchSize: t.perDeviceTrainBatchSize, seed: t.seed,
+                                                        epoch: epoch) { r in
+                    Array(self.rowHashes[(r * self.columns.count)..<((r + 1) * self.columns.count)])
+                }
+                if batches.count > batchesPerEpoch { batches.removeLast(batches.count - batchesPerEpoch) }
+                epochBatches = (epoch, batches)
+            }
+            let batches = epochBatches!.batches
+            let inEpoch = step % stepsPerEpoch
+            let micro = Array(batches[min(batches.count, inEpoch * t.gradientAccumulationSteps)..<min(batches.count, (inEpoch + 1) * t.gradientAccumulationSteps)])
+
+            let lr = schedule.lr(at: step)
+            let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map(tripletBatch),
+                                   seed: t.seed, step: step, lr: lr, maxGradNorm: t.maxGradNorm)
+            let loss = result.loss
+            lastNorm = result.gradNorm
+            windowTriplets += micro.reduce(0) { $0 + $1.count }
+            currentWeightsCheckpoint = nil
+            state.globalStep += 1
+            state.epoch = Double(epoch) + Double(inEpoch + 1) / Double(stepsPerEpoch)
+            state.pendingLossSum += loss
+            state.pendingLossSteps += 1
+            progress.advance(note: "loss \(ProgressBar.decimal(loss, 4)) · lr \(String(format: "%.2e", lr))")
+
+            let done = state.globalStep
+            if done % t.loggingSteps == 0 || done == total {
+                let now = ProgressBar.now()
+                let rate = Double(windowTriplets) / max(now - windowStart, 1e-9)
+                try logTraining(step: done, lr: lr, gradNorm: lastNorm, tripletsPerSecond: rate)
+                windowStart = now
+                windowTriplets = 0
+            }
+            var saved: String? = nil
+            if done % t.evalSteps == 0, inputs.eval != nil { try evaluateAndRecord(step: done, saving: done % t.saveSteps == 0) }
+            if done % t.saveSteps == 0 { saved = try saveCheckpoint() }
+            let stopAfter = stopAfterStep.map { done >= $0 && done < total } ?? false
+            if Trainer.stopRequest.isSet || stopAfter {
+                if saved == nil { _ = try saveCheckpoint() }
+                interrupted = true
+                let why = stopAfter ? "--stop-after \(done)" : Trainer.stopRequest.signalName
+                log("Stopped by \(why) after step \(done); checkpoint saved. Resume with --resume.")
+                break
+            }
+        }
+        progress.finish()
+        if interrupted {
+            return TrainingResult(steps: state.globalStep, interrupted: true, finalMetrics: nil, bestMetric: state.bestMetric,
+                                  bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
+        }
+
+        // The end: evaluate the final weights (unless that just happened), pick the best, save.
+        var finalMetrics: TripletMetrics? = nil
+        if inputs.eval != nil {
+            if state.globalStep % t.evalSteps != 0 { try evaluateAndRecord(step: state.globalStep, saving: false) }
+            finalMetrics = lastEval
+        }
+        if t.loadBestModelAtEnd, let best = state.bestCheckpoint, best != currentWeightsCheckpoint {
+            log("Loading the best model from \(best) (\(t.metricForBestModel) \(state.bestMetric.map { String($0) } ?? "?"))")
+            let bestModel = try SentenceModel.load(directory: best)
+            model.encoder.parameters.copyValues(from: bestModel.encoder.parameters)
+            finalMetrics = try computeEval()?.metrics
+        }
+        try model.save(to: t.outputDir, readme: modelCard(metrics: finalMetrics))
+        try FileSystem.writeText(state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
+        log("Saved the model to \(t.outputDir)")
+        return TrainingResult(steps: state.globalStep, interrupted: false, finalMetrics: finalMetrics,
+                              bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
+    }
+
+    /// The packed micro-batch for some rows: all anchors, then positives, then negatives.
+    func tripletBatch(_ rowIndices: [Int]) -> TripletBatch {
+        var packed = PackedBatch()
+        for c in columns {
+            for r in rowIndices { packed.append(inputs.train.ids(column: c, row: r)) }
+        }
+        return TripletBatch(packed: packed, size: rowIndices.count, columns: columns.count)
+    }
+}
