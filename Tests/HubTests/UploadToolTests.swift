@@ -79,6 +79,37 @@ struct UploadToolTests {
         #expect(hub.hub.requests(matching: "/api/whoami-v2").count == 1)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/make"), "needs make"))
+    func makePushUploadsTheTrainedModel() throws {
+        let hub = try FakeHub()
+        defer { hub.stop() }
+        let dir = TestPaths.scratch()
+        let (args, config) = try Self.trainingSetup(dir)
+        let trained = try ToolRunner.run("train", args + ["--quiet"], stdin: config)
+        #expect(trained.status == 0, "\(trained.stderr.suffix(500))")
+        try "model: {name: tiny, max_seq_length: 16}\ntraining: {output_dir: \(dir)/out}\n".write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
+        func make(_ extra: [String]) throws -> ToolRunner.Result {
+            try ToolRunner.run("/usr/bin/make", ["--no-print-directory", "-C", TestPaths.packageRoot, "SKIP_BUILD=1",
+                                                 "BIN=\(ToolRunner.productsDirectory!)", "WORKDIR=\(dir)", "CONFIG=\(dir)/config.yaml", "push"] + extra,
+                               environment: Self.environment(hub, token: "hf_write", dir: dir))
+        }
+        let missing = try make([])
+        #expect(missing.status != 0 && missing.stdout.contains("make push needs REPO=org/name"), "\(missing.stdout)")
+        let pushed = try make(["REPO=alice/made", "PRIVATE=1"])
+        #expect(pushed.status == 0, "\(pushed.stdout)\n\(pushed.stderr.suffix(800))")
+        let head = try #require(hub.head(.model, "alice/made"))
+        #expect(pushed.stdout.contains("\(hub.endpoint)/alice/made/commit/\(head)"))
+        #expect(hub.isPrivate(.model, "alice/made") == true)
+        let remote = try #require(hub.files(.model, "alice/made"))
+        let local = FileSystem.listFilesRecursively(dir + "/out").filter { !$0.hasPrefix("checkpoint-") }
+        #expect(Set(remote.keys) == Set(local).union([".gitattributes"]))
+        for path in local { #expect(remote[path] == (try HubFetchTests.read(dir + "/out/" + path)), "\(path)") }
+        // Pushed again unchanged: nothing is sent, no commit.
+        let again = try make(["REPO=alice/made"])
+        #expect(again.status == 0 && again.stderr.contains("nothing to commit") && hub.head(.model, "alice/made") == head)
+        #expect(hub.hub.requests(matching: "/commit/").count == 1)
+    }
+
     @Test func aFailedPushIsAnErrorAfterTheModelIsSaved() throws {
         let hub = try FakeHub()
         defer { hub.stop() }
