@@ -11,25 +11,17 @@ import Testing
 @Suite(.serialized) struct HubUploadTests {
     static let bytes = HubFetchTests.bytes
 
-    /// A sentence-transformers model folder with every kind of file an upload meets: small JSON and
-    /// text (regular), weights above the multipart threshold, a small `.bin` (basic LFS transfer),
-    /// a binary file `.gitattributes` does not name (LFS by its NUL bytes), an empty file, and the
-    /// folders huggingface_hub never uploads.
+    /// A sentence-transformers model folder (the download tests' model, with a model card) with
+    /// every kind of file an upload meets: small JSON and text (regular), weights above the
+    /// multipart threshold, small `.bin` and `.onnx` files (basic LFS transfers), a binary file
+    /// `.gitattributes` does not name (LFS by its NUL bytes), an empty file, and the folders
+    /// huggingface_hub never uploads.
     static func modelFolder(in dir: String) throws -> [String: [UInt8]] {
-        let files: [String: [UInt8]] = [
-            "config.json": Array(#"{"model_type": "bert", "hidden_size": 8}"#.utf8),
-            "model.safetensors": bytes(300_000, 11),
-            "pytorch_model.bin": bytes(1000, 12),
-            "tokenizer.json": Array(#"{"version": "1.0", "note": "blåbærsyltetøy"}"#.utf8),
-            "tokenizer_config.json": Array("{}".utf8),
-            "vocab.txt": Array("[PAD]\n[UNK]\nø\n".utf8),
-            "modules.json": Array(#"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]"#.utf8),
-            "sentence_bert_config.json": Array(#"{"max_seq_length": 128}"#.utf8),
-            "1_Pooling/config.json": Array(#"{"pooling_mode_mean_tokens": true}"#.utf8),
-            "README.md": Array("---\nlibrary_name: sentence-transformers\nlicense: apache-2.0\nlanguage:\n- \"no\"\n---\n# Tiny\n".utf8),
-            "extra/blob.dat": Array("binary\u{0}data".utf8) + bytes(100, 13),
-            "empty.txt": [],
-        ]
+        var files = HubFetchTests.modelFiles
+        files[".gitattributes"] = nil  // the repo's own, which the hub makes
+        files["README.md"] = Array("---\nlibrary_name: sentence-transformers\nlicense: apache-2.0\nlanguage:\n- \"no\"\n---\n# Tiny\n".utf8)
+        files["extra/blob.dat"] = Array("binary\u{0}data".utf8) + bytes(100, 13)
+        files["empty.txt"] = []
         try write(files, to: dir)
         try write([".git/HEAD": Array("ref: refs/heads/main\n".utf8), ".cache/huggingface/x.lock": []], to: dir)
         return files
@@ -88,7 +80,7 @@ import Testing
             #expect(Set(remote.keys) == Set(files.keys).union([".gitattributes"]))
             for (path, content) in files { #expect(remote[path] == content, "\(path)") }
             #expect(String(decoding: remote[".gitattributes"]!, as: UTF8.self).contains("extra/blob.dat filter=lfs"))
-            for path in ["model.safetensors", "pytorch_model.bin", "extra/blob.dat"] {
+            for path in ["model.safetensors", "pytorch_model.bin", "onnx/model.onnx", "extra/blob.dat"] {
                 #expect(hub.isLFSEntry(.model, "alice/tiny", path: path) == true, "\(path)")
             }
             for path in ["config.json", "README.md", "empty.txt", "1_Pooling/config.json"] {
@@ -122,17 +114,17 @@ import Testing
             #expect(batch["operation"] == "upload" && batch["transfers"] == ["basic", "multipart"] && batch["hash_algo"] == "sha256")
             #expect(batch["ref"] == .object(JSONObject([("name", "main")])))
             #expect(Set(batch["objects"]?.array?.compactMap { $0["oid"]?.string } ?? [])
-                == Set(["model.safetensors", "pytorch_model.bin", "extra/blob.dat"].map { SHA256.hash(files[$0]!) }))
-            // Storage got the bytes without the token: five parts, two basic PUTs.
+                == Set(["model.safetensors", "pytorch_model.bin", "onnx/model.onnx", "extra/blob.dat"].map { SHA256.hash(files[$0]!) }))
+            // Storage got the bytes without the token: five parts, three basic PUTs.
             let puts = hub.cdn.requests.filter { $0.method == "PUT" }
             #expect(puts.filter { $0.path.hasPrefix("/s3-part/") }.count == 5)
-            #expect(puts.filter { $0.path.hasPrefix("/s3/") }.count == 2)
+            #expect(puts.filter { $0.path.hasPrefix("/s3/") }.count == 3)
             #expect(hub.cdn.requests.allSatisfy { $0.headers["authorization"] == nil })
             let completion = try #require(hub.hub.requests(matching: "/api/complete_multipart").first)
             #expect(completion.headers["authorization"] == nil)
             #expect(hub.hub.requests.filter { !$0.path.hasPrefix("/api/complete_multipart") }
                 .allSatisfy { $0.headers["authorization"] == "Bearer hf_write" })
-            #expect(hub.hub.requests(matching: "/objects/verify").count == 3)
+            #expect(hub.hub.requests(matching: "/objects/verify").count == 4)
             // Bodies have a length, and libcurl's `Expect: 100-continue` is not sent.
             for r in hub.hub.requests + hub.cdn.requests where r.method == "PUT" || r.method == "POST" {
                 #expect(r.headers["content-length"] == String(r.body.count) && r.headers["expect"] == nil && r.headers["transfer-encoding"] == nil)
@@ -201,7 +193,7 @@ import Testing
             let parts = hub.cdn.requests.filter { $0.path.hasPrefix("/s3-part/") }
             #expect(parts.count == 6)  // five parts, the first one twice
             #expect(parts[0].path == parts[1].path && parts[0].body.count == 64 * 1024 / 2 && parts[1].body.count == 64 * 1024)
-            #expect(hub.cdn.requests.filter { $0.path.hasPrefix("/s3/") }.count == 3)  // two basic PUTs, one twice
+            #expect(hub.cdn.requests.filter { $0.path.hasPrefix("/s3/") }.count == 4)  // three basic PUTs, one twice
             #expect(hub.hub.requests(matching: "/preupload/").count == 2)
             #expect(hub.hub.requests(matching: "/info/lfs/objects/batch").count == 2)
         }
