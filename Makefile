@@ -35,7 +35,7 @@ SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 .PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '/^#/!q;s/^# \{0,1\}//p' Makefile
 
 # ---------------------------------------------------------------------------------------------
 # Setup and build

@@ -232,10 +232,8 @@ extension HubClient {
     ) throws -> [PreuploadAnswer] {
         let url = apiURL(repo, "preupload/\(percentEncode(revision, keepSlash: false))") + (createPR ? "?create_pr=1" : "")
         var answers: [PreuploadAnswer] = []
-        var start = 0
-        while start < files.count {
+        for start in stride(from: 0, to: files.count, by: 256) {
             let chunk = files[start..<min(files.count, start + 256)]
-            start += chunk.count
             var body = JSONObject()
             body["files"] = .array(chunk.map { f in
                 .object(JSONObject([("path", .string(f.path)), ("sample", .string(Base64.encode(f.sample))), ("size", .number(Double(f.size)))]))
@@ -265,10 +263,8 @@ extension HubClient {
         let url = "\(endpoint)/\(repo.urlPrefix)\(repo.id).git/info/lfs/objects/batch"
         let lfsJSON = "application/vnd.git-lfs+json"
         var out: [LFSBatchObject] = []
-        var start = 0
-        while start < objects.count {
+        for start in stride(from: 0, to: objects.count, by: 256) {
             let chunk = objects[start..<min(objects.count, start + 256)]
-            start += chunk.count
             var body = JSONObject()
             body["operation"] = "upload"
             body["transfers"] = ["basic", "multipart"]
