@@ -50,7 +50,7 @@ setup:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain: https://swift.org/install)"; exit 1; }
 
-# All five tools, built together in release mode.
+# All the tools, built together in release mode.
 BUILD_STAMP := $(BIN)/.tools-built
 ifeq ($(SKIP_BUILD),1)
 build:
