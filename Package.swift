@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
+        .executable(name: "upload", targets: ["upload"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -56,9 +57,10 @@ let package = Package(
         // The tools: argument parsing and output over the library.
         .executableTarget(name: "fetch-data", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "tokenize", dependencies: ["CLI", "Tokenizers", "IO", argumentParser], swiftSettings: fastSettings),
-        .executableTarget(name: "train", dependencies: ["CLI", "Training", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "train", dependencies: ["CLI", "Training", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "upload", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
