@@ -38,7 +38,7 @@ struct DataParallelTrainingTests {
 
     /// A config file (mpirun gives stdin to rank 0 only, so never `--config -`); `training` changes
     /// or adds keys of the training section.
-    static func config(_ s: Setup, name: String, batch: Int, accumulation: Int = 1,
+    static func config(_ s: Setup, name: String, batch: Int, accumulation: Int = 1, trainRows: Int? = nil,
                        training: KeyValuePairs<String, String> = [:]) throws -> (config: String, output: String) {
         let output = "\(s.work)/\(name)"
         let path = "\(s.work)/\(name).yaml"
@@ -50,7 +50,8 @@ struct DataParallelTrainingTests {
         for (k, v) in training {
             if let i = keys.firstIndex(where: { $0.0 == k }) { keys[i].1 = v } else { keys.append((k, v)) }
         }
-        let yaml = "model: {name: tiny, max_seq_length: 16}\ntraining:\n" + keys.map { "  \($0.0): \($0.1)\n" }.joined()
+        let yaml = "model: {name: tiny, max_seq_length: 16}\n" + (trainRows.map { "dataset: {max_train_samples: \($0)}\n" } ?? "")
+            + "training:\n" + keys.map { "  \($0.0): \($0.1)\n" }.joined()
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return (path, output)
     }
@@ -157,6 +158,19 @@ struct DataParallelTrainingTests {
         try Self.train(s, config: two.config, np: 2)
         try Self.expectSameLosses(two.output, one.output, steps: 1...6)
         try Self.expectSameWeights(two.output + "/checkpoint-6/model.safetensors", one.output + "/checkpoint-6/model.safetensors", steps: 6)
+    }
+
+    /// Three ranks, and 26 rows in global batches of 12: each epoch ends with a batch of 2 rows, so
+    /// one rank has no rows in that step (it still takes part in every collective).
+    @Test func aRankWithoutRowsInAStep() throws {
+        let s = try Self.prepare(bert: true)
+        let one = try Self.config(s, name: "one", batch: 12, trainRows: 26)
+        let three = try Self.config(s, name: "three", batch: 4, trainRows: 26)
+        try Self.train(s, config: one.config)
+        let r = try Self.train(s, config: three.config, np: 3)
+        #expect(r.stderr.contains("3 batches of 12 (3 ranks × 4) per epoch"), "\(r.stderr.prefix(2000))")
+        try Self.expectSameLosses(three.output, one.output, steps: 1...6)
+        try Self.expectSameWeights(three.output + "/checkpoint-6/model.safetensors", one.output + "/checkpoint-6/model.safetensors", steps: 6)
     }
 
     // MARK: Interruptions
