@@ -36,7 +36,7 @@ SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 .PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------------------------
 # Setup and build
