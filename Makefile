@@ -13,6 +13,8 @@
 #   WORKDIR=.                             where data/ and models/base/ go (paths written in the
 #                                         config, such as output_dir, stay relative to here)
 #   SKIP_BUILD=1                          use the binaries already in $(BIN) (tests do)
+#   NP=N [HOSTFILE=F]                     train data-parallel with N MPI ranks (mpirun): one machine,
+#                                         or one rank per machine of an Open MPI hostfile
 
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
@@ -29,7 +31,7 @@ SWIFT ?= swift
 TRAIN_FLAGS ?=
 
 TOOLS := fetch-data tokenize train evaluate embed upload
-DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip
+DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip openmpi-bin
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
 .PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push
@@ -128,7 +130,20 @@ $(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-i
 #    file is its input as a whole: any change of it trains again.
 fit: $(OUTPUT_DIR)/model.safetensors
 $(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
-	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
+	$(MPI_LAUNCH) $(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
+
+# Data-parallel training (README, "Training on several machines"): with NP=N, mpirun starts N ranks.
+# With a HOSTFILE, one rank per machine using all its cores; on one machine, the cores are split
+# evenly between the ranks (each bound to its share). MPIRUN_MAP replaces that placement. Ctrl-C
+# reaches the ranks as SIGTERM MPI_KILL_TIMEOUT seconds later, with as long again to checkpoint.
+NP ?=
+HOSTFILE ?=
+MPIRUN ?= mpirun
+MPI_KILL_TIMEOUT ?= 30
+MPIRUN_MAP ?= $(if $(HOSTFILE),--map-by ppr:1:node --bind-to none,$(shell n=$$(nproc); pe=$$((n / $(or $(NP),1))); \
+  if [ $$pe -ge 1 ]; then echo "--map-by slot:PE=$$pe --bind-to core"; else echo "--oversubscribe --bind-to none"; fi))
+MPI_LAUNCH = $(if $(NP),$(MPIRUN) -np $(NP) $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_MAP) \
+  --mca odls_base_sigkill_timeout $(MPI_KILL_TIMEOUT) $(MPIRUN_FLAGS),)
 
 # 4. evaluate: the base and the fine-tuned model on the test split, side by side.
 EVAL_OUT := $(OUTPUT_DIR)/eval
