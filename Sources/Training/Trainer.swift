@@ -12,13 +12,19 @@ package struct TrainingInputs {
     package var trainSource: String
     package var eval: (any TokenTable)?
     package var evalSource: String?
+    /// The splits' text (JSON Lines), for the model card's samples and examples; nil: none shown.
+    package var trainText: String?
+    package var evalText: String?
 
-    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?) {
+    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?,
+                 trainText: String? = nil, evalText: String? = nil) {
         self.modelDirectory = modelDirectory
         self.train = train
         self.trainSource = trainSource
         self.eval = eval
         self.evalSource = evalSource
+        self.trainText = trainText
+        self.evalText = evalText
     }
 }
 
@@ -61,6 +67,8 @@ package final class Trainer {
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
+    /// Seconds spent evaluating in this process (the model card's training time).
+    var evaluationSeconds = 0.0
 
     package init(options: TrainOptions, inputs: TrainingInputs) throws {
         config = options.config
@@ -136,6 +144,7 @@ package final class Trainer {
         var windowTriplets = 0
         var lastNorm = 0.0
         var interrupted = false
+        let startedAt = ProgressBar.now(), startStep = state.globalStep
 
         while state.globalStep < total {
             let step = state.globalStep
@@ -187,6 +196,7 @@ package final class Trainer {
         }
         progress.finish()
         if interrupted {
+            try writeCurves()
             return TrainingResult(steps: state.globalStep, interrupted: true, finalMetrics: nil, bestMetric: state.bestMetric,
                                   bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
         }
@@ -203,8 +213,11 @@ package final class Trainer {
             model.encoder.parameters.copyValues(from: bestModel.encoder.parameters)
             finalMetrics = try computeEval()?.metrics
         }
-        try model.save(to: t.outputDir, readme: modelCard(metrics: finalMetrics))
+        try model.save(to: t.outputDir)
+        recordRunSummary(seconds: ProgressBar.now() - startedAt, resumedFrom: startStep)
         try FileSystem.writeText(state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
+        try writeCurves()
+        try writeModelCard()
         log("Saved the model to \(t.outputDir)")
         return TrainingResult(steps: state.globalStep, interrupted: false, finalMetrics: finalMetrics,
                               bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)

@@ -7,6 +7,8 @@ extension Trainer {
     /// Triplet metrics and MNRL loss of the current weights on the eval split.
     func computeEval() throws -> (metrics: TripletMetrics, loss: Double)? {
         guard let eval = inputs.eval else { return nil }
+        let started = ProgressBar.now()
+        defer { evaluationSeconds += ProgressBar.now() - started }
         let t = config.training
         let n = min(config.dataset.maxEvalSamples ?? eval.rows, eval.rows)
         try eval.validate(columns: columns, rows: n, maxLength: model.maxSeqLength,
@@ -20,12 +22,14 @@ extension Trainer {
     }
 
     func evaluateAndRecord(step: Int, saving: Bool) throws {
+        let started = ProgressBar.now()
         guard let (metrics, evalLoss) = try computeEval() else { return }
         let t = config.training
         lastEval = metrics
         var o = JSONObject([("step", .number(Double(step))), ("epoch", .number(state.epoch))])
         for (k, v) in metrics.named { o["eval_" + k] = .number(v) }
         o["eval_loss"] = .number(evalLoss)
+        o["eval_runtime"] = .number(((ProgressBar.now() - started) * 1000).rounded() / 1000)
         state.logHistory.append(.object(o))
         try metricsLog?.write(.object(o), step: step, scalars: [("eval/cosine_accuracy", metrics.cosine), ("eval/loss", evalLoss)])
         progress?.log("eval at step \(step): cosine_accuracy \(ProgressBar.decimal(metrics.cosine * 100, 2))% · loss \(ProgressBar.decimal(evalLoss, 4)) (\(metrics.count) triplets)")
@@ -37,6 +41,7 @@ extension Trainer {
             state.bestMetric = value
             state.bestCheckpoint = saving ? "\(t.outputDir)/checkpoint-\(step)" : nil
         }
+        try writeCurves()
     }
 
     /// Mean MNRL loss over consecutive eval batches, from embeddings already computed.

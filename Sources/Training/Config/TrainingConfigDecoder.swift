@@ -18,6 +18,7 @@ struct TrainingConfigDecoder {
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                       "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
                       "logging_steps", "logging_dir", "seed", "resume_from_checkpoint"]),
+        ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
     ]
 
     static var sections: [String] { schema.map(\.section) }
@@ -234,6 +235,11 @@ struct TrainingConfigDecoder {
             config.training.seed = UInt64(v)
         case "training.resume_from_checkpoint":
             config.training.resumeFromCheckpoint = try optional(n) { try string(n, k) }
+        case "model_card.model_name": config.modelCard.modelName = try optional(n) { try string(n, k) }
+        case "model_card.language": config.modelCard.language = try stringList(n, k)
+        case "model_card.license": config.modelCard.license = try optional(n) { try string(n, k) }
+        case "model_card.base_model": config.modelCard.baseModel = try optional(n) { try string(n, k) }
+        case "model_card.datasets": config.modelCard.datasets = try optional(n) { try stringList(n, k) }
         default:
             throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
         }
@@ -297,6 +303,12 @@ struct TrainingConfigDecoder {
             throw EmbedError("\(n.mark): \(key) must be a string, not \(v.summary)\(hint)")
         }
         return s
+    }
+
+    /// A list of strings; a single string is a list of one (as sentence-transformers accepts).
+    func stringList(_ n: YAMLNode, _ key: String) throws -> [String] {
+        guard let items = n.items else { return [try string(n, key)] }
+        return try items.map { try string($0, key) }
     }
 
     func scalar(_ n: YAMLNode, _ key: String, expected: String) throws -> YAMLScalar {
@@ -365,6 +377,9 @@ struct TrainingConfigDecoder {
         }
         if let dir = loggingDir { check(!dir.isEmpty, "training.logging_dir", "must not be empty (null means <output_dir>/logs)") }
         if let r = t.resumeFromCheckpoint { check(!r.isEmpty, "training.resume_from_checkpoint", "must not be empty (null for a fresh start)") }
+        let card = config.modelCard
+        check(!card.language.contains(where: \.isEmpty), "model_card.language", "must not hold an empty code")
+        check(!(card.datasets ?? []).contains(where: \.isEmpty), "model_card.datasets", "must not hold an empty id")
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t
