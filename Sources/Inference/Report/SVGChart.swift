@@ -142,7 +142,7 @@ package struct SVGChart: Sendable {
         for h in highlights where h.point.value.isFinite && !h.label.isEmpty {
             let x = px(h.point.step), y = py(scaled(h.point.value))
             let nearRight = x > right - 110
-            s += SVG.text(h.label, x: x + (nearRight ? -9 : 9), y: y + (y < top + 24 ? 16 : -8),
+            s += SVG.text(h.label, x: x + (nearRight ? -9 : 9), y: y + (y < top + 24 ? 26 : -8),  // below a point at the top, clear of the markers' labels
                           attributes: "font-size='11' font-weight='bold' fill='\(h.color)'\(nearRight ? " text-anchor='end'" : "")")
         }
         return s + "</g>\n"
