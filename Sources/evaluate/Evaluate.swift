@@ -26,7 +26,7 @@ struct Evaluate: Tool {
 
             Examples:
               evaluate --model models/base/all-MiniLM-L6-v2 data/nb-nn/test.jsonl.zst
-              evaluate --model models/my-model --report models/my-model/eval/report.html \
+              evaluate --model models/my-model --report models/my-model/eval/report.html \\
                   --baseline models/my-model/eval/base.json data/ds/test.jsonl.zst
               evaluate --model models/my-model data/ds/my-model/test.tokens.safetensors \\
                   -o models/my-model/eval/test.json \\
