@@ -93,10 +93,15 @@ struct ReportToolTests {
             #expect(r.screenshot.nonBackgroundShare > 0.02, "\(file) looks blank: \(r.screenshot.nonBackgroundShare)")
             #expect(r.screenshot.distinctColors() >= 16, "\(file) has \(r.screenshot.distinctColors()) colours")
         }
-        // A control: a page with a script error is caught.
+        // Controls: a page with a script error is caught…
         let broken = f.root + "/broken.html"
         try "<!DOCTYPE html><html><body><p>x</p><script>undefinedFunction()</script></body></html>"
             .write(toFile: broken, atomically: true, encoding: .utf8)
         #expect(try HeadlessChromium.render(file: broken, width: 400, height: 300).consoleMessages.count == 1)
+        // And a blank page is seen as blank (the drawn-page checks above can fail).
+        let blank = f.root + "/blank.html"
+        try "<!DOCTYPE html><html><body></body></html>".write(toFile: blank, atomically: true, encoding: .utf8)
+        let empty = try HeadlessChromium.render(file: blank, width: 400, height: 300)
+        #expect(empty.consoleMessages.isEmpty && empty.screenshot.nonBackgroundShare < 0.001 && empty.screenshot.distinctColors() < 16)
     }
 }
