@@ -102,6 +102,8 @@ package struct SVGChart: Sendable {
             lo -= pad
             hi += pad
         }
+        // Headroom: the highest point (often the best evaluation, ringed) is not drawn on the frame.
+        hi += (hi - lo) * 0.03
         let yTicks = ChartAxis.ticks(lo, hi, count: 5)
         let yLo = min(lo, yTicks.values.first ?? lo), yHi = max(hi, yTicks.values.last ?? hi)
         func py(_ v: Double) -> Double { bottom - (v - yLo) / (yHi - yLo) * (bottom - top) }
