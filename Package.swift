@@ -69,12 +69,13 @@ let package = Package(
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
         // tests of the built tools. Fixtures live in Tests/Fixtures, read by path.
-        .target(name: "TestSupport", dependencies: ["NN", "IO"], path: "Tests/TestSupport", swiftSettings: fastSettings),
+        .target(name: "TestSupport", dependencies: ["NN", "IO", "CZlib"], path: "Tests/TestSupport", swiftSettings: fastSettings),
         .testTarget(name: "IOTests", dependencies: ["IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DataParallel", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
     ]

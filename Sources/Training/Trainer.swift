@@ -13,13 +13,19 @@ package struct TrainingInputs {
     package var trainSource: String
     package var eval: (any TokenTable)?
     package var evalSource: String?
+    /// The splits' text (JSON Lines), for the model card's samples and examples; nil: none shown.
+    package var trainText: String?
+    package var evalText: String?
 
-    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?) {
+    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?,
+                 trainText: String? = nil, evalText: String? = nil) {
         self.modelDirectory = modelDirectory
         self.train = train
         self.trainSource = trainSource
         self.eval = eval
         self.evalSource = evalSource
+        self.trainText = trainText
+        self.evalText = evalText
     }
 }
 
@@ -73,6 +79,8 @@ package final class Trainer {
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
+    /// Seconds spent evaluating in this process (the model card's training time).
+    var evaluationSeconds = 0.0
 
     package init(options: TrainOptions, inputs: TrainingInputs, communicator: any Communicator = SingleProcess()) throws {
         config = options.config
@@ -185,6 +193,7 @@ package final class Trainer {
         var windowCommunication = 0.0
         var interrupted = false
         var stopSignal: Int32? = nil
+        let startedAt = ProgressBar.now(), startStep = state.globalStep
 
         while state.globalStep < total {
             let step = state.globalStep
@@ -243,6 +252,7 @@ package final class Trainer {
         }
         progress.finish()
         if interrupted {
+            try writeCurves()
             return TrainingResult(steps: state.globalStep, interrupted: true, stopSignal: stopSignal, finalMetrics: nil,
                                   bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
         }
@@ -263,11 +273,13 @@ package final class Trainer {
             if ranks > 1 { communicator.broadcast(params.values, count: params.count) }
             finalMetrics = try computeEval()?.metrics
         }
-        let card = modelCard(metrics: finalMetrics)
+        recordRunSummary(seconds: ProgressBar.now() - startedAt, resumedFrom: startStep)
         try communicator.onRoot {
-            try self.model.save(to: t.outputDir, readme: card)
+            try self.model.save(to: t.outputDir)
             try FileSystem.writeText(self.state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
         }
+        try writeCurves()
+        try writeModelCard()
         log("Saved the model to \(t.outputDir)")
         return TrainingResult(steps: state.globalStep, interrupted: false, finalMetrics: finalMetrics,
                               bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)

@@ -9,6 +9,8 @@ extension Trainer {
     /// summed over the ranks: the same numbers as one process's.
     func computeEval() throws -> (metrics: TripletMetrics, loss: Double)? {
         guard let eval = inputs.eval else { return nil }
+        let started = ProgressBar.now()
+        defer { evaluationSeconds += ProgressBar.now() - started }
         let t = config.training, batch = t.perDeviceEvalBatchSize
         let n = min(config.dataset.maxEvalSamples ?? eval.rows, eval.rows)
         try eval.validate(columns: columns, rows: n, maxLength: model.maxSeqLength,
@@ -38,12 +40,14 @@ extension Trainer {
     }
 
     func evaluateAndRecord(step: Int, saving: Bool) throws {
+        let started = ProgressBar.now()
         guard let (metrics, evalLoss) = try computeEval() else { return }
         let t = config.training
         lastEval = metrics
         var o = JSONObject([("step", .number(Double(step))), ("epoch", .number(state.epoch))])
         for (k, v) in metrics.named { o["eval_" + k] = .number(v) }
         o["eval_loss"] = .number(evalLoss)
+        o["eval_runtime"] = .number(((ProgressBar.now() - started) * 1000).rounded() / 1000)
         state.logHistory.append(.object(o))
         try metricsLog?.write(.object(o), step: step, scalars: [("eval/cosine_accuracy", metrics.cosine), ("eval/loss", evalLoss)])
         progress?.log("eval at step \(step): cosine_accuracy \(ProgressBar.decimal(metrics.cosine * 100, 2))% · loss \(ProgressBar.decimal(evalLoss, 4)) (\(metrics.count) triplets)")
@@ -55,6 +59,7 @@ extension Trainer {
             state.bestMetric = value
             state.bestCheckpoint = saving ? "\(t.outputDir)/checkpoint-\(step)" : nil
         }
+        try writeCurves()
     }
 
     /// The sum of the MNRL losses of consecutive eval batches, from embeddings already computed.

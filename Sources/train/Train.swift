@@ -44,11 +44,14 @@ struct Train: Tool {
                   Data-parallel training with 4 MPI ranks, one per machine: the global batch
                   is 4 × per_device_train_batch_size, and the result that of one process with
                   that batch (README: "Training on several machines"; make train NP=4).
+              train --model-card
+                  Rewrite the trained model's card and curves, adding evaluate's results.
 
             Inputs (made by fetch-data and tokenize; see the Makefile): the base model in \
             models/base/<model>/ and the tokenized splits in data/<dataset>/<model>/. Outputs in \
             training.output_dir: checkpoint-N/ folders, the final model (loadable with \
-            SentenceTransformer(output_dir)), logs/metrics.jsonl and TensorBoard event files in \
+            SentenceTransformer(output_dir)) with its model card README.md, training_curves.svg \
+            (redrawn at every evaluation), logs/metrics.jsonl and TensorBoard event files in \
             logging_dir. Ctrl-C, SIGTERM or SIGUSR1 finishes the current step, writes a checkpoint and \
             exits with status 128 + the signal (130, 143, 138); --resume continues exactly where it \
             stopped. Under mpirun, rank 0 alone writes; SIGUSR1 to mpirun (forwarded to every rank) \
@@ -100,6 +103,10 @@ struct Train: Tool {
     @Flag(name: .customLong("print-make-vars"), help: "Print the pipeline's paths for this config as Makefile variables, then exit.")
     var printMakeVars = false
 
+    @Flag(name: .customLong("model-card"), help: ArgumentHelp(
+        "Rewrite the model card (README.md) and training_curves.svg of the model in training.output_dir from the files the run left, adding evaluate's results in output_dir/eval/ when they are newer than the model; then exit (make evaluate runs this)."))
+    var modelCard = false
+
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -133,6 +140,14 @@ struct Train: Tool {
             print(paths.makeVariables(config: options.config), terminator: "")
             return
         }
+        if modelCard {
+            let d = options.config.dataset
+            let evalPath = evalTokens == "none" ? nil : (evalTokens ?? paths.tokens(d.evalSplit))
+            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens ?? paths.tokens(d.trainSplit),
+                                             evalTokens: evalPath)
+            IO.log("Wrote the model card \(card)")
+            return
+        }
         let communicator = try Launch.communicator()
         if communicator.rank > 0 { Log.quiet = true }  // rank 0 speaks for the job
         IO.log(options.summary())
@@ -162,7 +177,7 @@ struct Train: Tool {
         }
         if let evalPath { eval = try TokenizedFile(path: evalPath) }
         let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPath,
-                                    eval: eval, evalSource: evalPath)
+                                    eval: eval, evalSource: evalPath, trainText: train.textSource, evalText: eval?.textSource)
         let trainer = try Trainer(options: options, inputs: inputs, communicator: communicator)
         trainer.stopAfterStep = stopAfter
         Trainer.stopRequest.installHandlers()

@@ -22,6 +22,7 @@ import Training
                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
                      "push_to_hub", "hub_model_id", "hub_private_repo"],
+        "model_card": ["model_name", "language", "license", "base_model", "datasets"],
     ]
 
     static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
@@ -65,7 +66,7 @@ import Training
     @Test func committedConfigHasExactlyTheIssuesKeys() throws {
         let root = try #require(try YAML.load(path: Self.configPath))
         let sections = try #require(root.entries)
-        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training"])
+        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training", "model_card"])
         for entry in sections {
             let name = entry.key.scalarText ?? ""
             #expect(entry.value.entries?.compactMap(\.key.scalarText) == Self.issueKeys[name], "section \(name)")
@@ -139,6 +140,12 @@ import Training
           push_to_hub: true
           hub_model_id: my-org/nb-model
           hub_private_repo: true
+        model_card:
+          model_name: NorBERT3 fine-tuned
+          language: [nb, nn]
+          license: mit
+          base_model: ltg/norbert3-xs
+          datasets: [org/nb-nn]
         """
 
     static let everyKeyExpected: TrainingConfig = {
@@ -151,7 +158,9 @@ import Training
                             lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
                             gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
                             loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"))
+                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"),
+            modelCard: .init(modelName: "NorBERT3 fine-tuned", language: ["nb", "nn"], license: "mit", baseModel: "ltg/norbert3-xs",
+                             datasets: ["org/nb-nn"]))
         c.training.pushToHub = true
         c.training.hubModelID = "my-org/nb-model"
         c.training.hubPrivateRepo = true
@@ -244,6 +253,17 @@ import Training
         #expect(far.contains("unknown key 'training.zzzzzzzz' (valid keys under 'training': output_dir, "))
     }
 
+    /// The model card's settings: a list or a single string; an unquoted `no` (YAML's false) is
+    /// caught with the hint to quote it.
+    @Test func modelCardSection() throws {
+        let c = try Self.parse("model_card:\n  language: nb\n  datasets: [a/b]\n  license: mit\n")
+        #expect(c.modelCard == TrainingConfig.ModelCardSettings(language: ["nb"], license: "mit", datasets: ["a/b"]))
+        #expect(TrainingConfig.defaults.modelCard.language == ["no"] && TrainingConfig.defaults.modelCard.baseModel == nil)
+        #expect(Self.error("model_card:\n  language: [nb, no]\n")
+                == #"c.yaml:2:18: model_card.language must be a string, not the boolean false (quote it if you mean the text: "no")"#)
+        #expect(Self.error("model_card:\n  language: ['']\n") == "c.yaml:2:13: model_card.language must not hold an empty code")
+    }
+
     /// The seed project's config has sections and keys this project does not use; each gets a reason.
     @Test func seedOnlyKeysSayWhy() {
         let yaml = """
@@ -274,7 +294,7 @@ import Training
         ("model:\n  name: null\n", "c.yaml:2:9: model.name must be a string, not null"),
         ("model:\n  name: [a]\n", "c.yaml:2:9: model.name must be a string, not a sequence"),
         ("model: 3\n", "c.yaml:1:8: 'model' must be a mapping of keys, not the integer 3"),
-        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, not a sequence"),
+        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, not a sequence"),
         ("training:\n  learning_rate: fast\n", "c.yaml:2:18: training.learning_rate must be a number, not the string 'fast'"),
         ("training:\n  learning_rate: .inf\n", "c.yaml:2:18: training.learning_rate must be a finite number"),
         ("training:\n  load_best_model_at_end: 1\n", "c.yaml:2:27: training.load_best_model_at_end must be true or false, not the integer 1"),

@@ -144,14 +144,40 @@ package struct TrainingConfig: Sendable, Equatable {
         package var greaterIsBetter: Bool { metricForBestModel != "loss" }
     }
 
+    /// What the model card states that training cannot know (sentence-transformers'
+    /// `SentenceTransformerModelCardData`): the `model_card` section.
+    package struct ModelCardSettings: Sendable, Equatable {
+        /// The card's title; nil: "SentenceTransformer based on <base model>".
+        package var modelName: String?
+        /// ISO 639 codes of the training text's languages.
+        package var language: [String]
+        /// A hub license id (e.g. `apache-2.0`); nil: none stated.
+        package var license: String?
+        /// The hub id of the base model; nil: `model.name` when that is a hub id.
+        package var baseModel: String?
+        /// Hub ids of the training datasets; nil: `dataset.name` when that is a hub id.
+        package var datasets: [String]?
+
+        package init(modelName: String? = nil, language: [String] = ["no"], license: String? = nil, baseModel: String? = nil,
+                     datasets: [String]? = nil) {
+            self.modelName = modelName
+            self.language = language
+            self.license = license
+            self.baseModel = baseModel
+            self.datasets = datasets
+        }
+    }
+
     package var model: Model
     package var dataset: Dataset
     package var training: Training
+    package var modelCard: ModelCardSettings
 
-    package init(model: Model, dataset: Dataset, training: Training) {
+    package init(model: Model, dataset: Dataset, training: Training, modelCard: ModelCardSettings = ModelCardSettings()) {
         self.model = model
         self.dataset = dataset
         self.training = training
+        self.modelCard = modelCard
     }
 
     /// Metrics `metric_for_best_model` may name: the triplet evaluator's accuracy (share of

@@ -19,6 +19,7 @@ struct TrainingConfigDecoder {
                       "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
                       "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
                       "push_to_hub", "hub_model_id", "hub_private_repo"]),
+        ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
     ]
 
     static var sections: [String] { schema.map(\.section) }
@@ -238,6 +239,11 @@ struct TrainingConfigDecoder {
         case "training.push_to_hub": config.training.pushToHub = try bool(n, k)
         case "training.hub_model_id": config.training.hubModelID = try optional(n) { try string(n, k) }
         case "training.hub_private_repo": config.training.hubPrivateRepo = try optional(n) { try bool(n, k) }
+        case "model_card.model_name": config.modelCard.modelName = try optional(n) { try string(n, k) }
+        case "model_card.language": config.modelCard.language = try stringList(n, k)
+        case "model_card.license": config.modelCard.license = try optional(n) { try string(n, k) }
+        case "model_card.base_model": config.modelCard.baseModel = try optional(n) { try string(n, k) }
+        case "model_card.datasets": config.modelCard.datasets = try optional(n) { try stringList(n, k) }
         default:
             throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
         }
@@ -301,6 +307,12 @@ struct TrainingConfigDecoder {
             throw EmbedError("\(n.mark): \(key) must be a string, not \(v.summary)\(hint)")
         }
         return s
+    }
+
+    /// A list of strings; a single string is a list of one (as sentence-transformers accepts).
+    func stringList(_ n: YAMLNode, _ key: String) throws -> [String] {
+        guard let items = n.items else { return [try string(n, key)] }
+        return try items.map { try string($0, key) }
     }
 
     func scalar(_ n: YAMLNode, _ key: String, expected: String) throws -> YAMLScalar {
@@ -374,6 +386,9 @@ struct TrainingConfigDecoder {
             check(!id.isEmpty && parts.count <= 2 && !parts.contains(where: \.isEmpty), "training.hub_model_id",
                   "must be a repository id, org/name or name (null: the output folder's name), got '\(id)'")
         }
+        let card = config.modelCard
+        check(!card.language.contains(where: \.isEmpty), "model_card.language", "must not hold an empty code")
+        check(!(card.datasets ?? []).contains(where: \.isEmpty), "model_card.datasets", "must not hold an empty id")
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t
