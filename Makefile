@@ -27,7 +27,7 @@ BIN ?= .build/release
 SWIFT ?= swift
 TRAIN_FLAGS ?=
 
-TOOLS := fetch-data tokenize train evaluate embed
+TOOLS := fetch-data tokenize train evaluate embed serve
 DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
