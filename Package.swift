@@ -84,6 +84,6 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
-        .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport", "CZlib"], swiftSettings: fastSettings),
     ]
 )
