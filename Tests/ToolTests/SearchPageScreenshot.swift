@@ -84,14 +84,19 @@ struct SearchPageScreenshot {
         return n
     }
 
-    /// Rows holding at least one pixel of the color (how many bars or lines of it the page shows).
-    func rows(red: Int, green: Int, blue: Int, tolerance: Int = 24) -> Int {
-        (0..<height).filter { y in
-            (0..<width).contains { x in
+    /// Bands of consecutive rows holding the color (a button is one band, each bar or line of
+    /// text in the color another), top to bottom.
+    func bands(red: Int, green: Int, blue: Int, tolerance: Int = 24) -> Int {
+        var bands = 0, previous = false
+        for y in 0..<height {
+            let has = (0..<width).contains { x in
                 let p = (y * width + x) * 4
                 return abs(Int(pixels[p]) - red) <= tolerance && abs(Int(pixels[p + 1]) - green) <= tolerance
                     && abs(Int(pixels[p + 2]) - blue) <= tolerance
             }
-        }.count
+            if has && !previous { bands += 1 }
+            previous = has
+        }
+        return bands
     }
 }

@@ -382,29 +382,38 @@ struct ServeTests {
     }
 
     /// The search page in a real browser: headless Chromium renders it, and the screenshot shows
-    /// the hits (their score bars, in the page's blue) on a page that is not blank.
+    /// the hits (their scores and score bars, in the page's blue) on a page that is not blank. The
+    /// page without a query is the control: only the button is blue there.
     @Test(.enabled(if: ServeTests.chromium != nil, "needs Debian's chromium (apt-get install chromium)"))
     func searchPageRendersInChromium() throws {
         let work = TestPaths.scratch()
         let model = try TinyModel.make(in: work + "/model", seed: 5)
         let data = try TinyModel.dataset(in: work + "/data", rows: ["train": 40], seed: 4)
         let server = try ServeProcess(["--model", model, "--corpus", data + "/train.jsonl", "--field", "anchor"])
-        let shot = work + "/page.png"
-        let url = "http://127.0.0.1:\(server.port)/?q=katten+sover+i+hagen&k=5"
-        let r = try ToolRunner.run(ServeTests.chromium!, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(work)/chromium", "--hide-scrollbars", "--window-size=1000,800", "--screenshot=\(shot)", url,
-        ])
-        #expect(r.status == 0, "\(r.stderr.suffix(1000))")
-        let image = try SearchPageScreenshot(path: shot)
-        #expect(image.width == 1000 && image.height == 800)
-        let white = image.count(red: 255, green: 255, blue: 255, tolerance: 8)
-        #expect(white < image.width * image.height * 97 / 100, "the page is blank")
-        // Each of the 5 hits has a blue score bar (#0b57d0) and a blue score; the button is blue too.
-        let blueRows = image.rows(red: 0x0B, green: 0x57, blue: 0xD0)
-        #expect(blueRows >= 5 * 4, "\(blueRows) rows with the hits' blue: no results shown")
+        func screenshot(_ query: String, _ name: String) throws -> SearchPageScreenshot {
+            let shot = work + "/\(name).png"
+            let r = try ToolRunner.run(ServeTests.chromium!, [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--user-data-dir=\(work)/chromium-\(name)", "--hide-scrollbars", "--window-size=1000,800", "--screenshot=\(shot)",
+                "http://127.0.0.1:\(server.port)/\(query)",
+            ])
+            #expect(r.status == 0, "\(r.stderr.suffix(1000))")
+            let image = try SearchPageScreenshot(path: shot)
+            #expect(image.width == 1000 && image.height == 800)
+            return image
+        }
+        let blue = (red: 0x0B, green: 0x57, blue: 0xD0)
+        let page = try screenshot("?q=katten+sover+i+hagen&k=5", "hits")
+        let white = page.count(red: 255, green: 255, blue: 255, tolerance: 8)
+        #expect(white < page.width * page.height * 97 / 100, "the page is blank")
+        // The button, then each of the 5 hits' score and bar (a band of blue rows each).
+        let bands = page.bands(red: blue.red, green: blue.green, blue: blue.blue)
+        #expect(bands >= 1 + 5, "\(bands) bands of the hits' blue: no results shown")
         // Dark text (the hits and the heading).
-        #expect(image.count(red: 0x1D, green: 0x1D, blue: 0x1F, tolerance: 40) > 500)
+        #expect(page.count(red: 0x1D, green: 0x1D, blue: 0x1F, tolerance: 40) > 500)
+        let control = try screenshot("", "empty")
+        let controlBands = control.bands(red: blue.red, green: blue.green, blue: blue.blue)
+        #expect(controlBands >= 1 && controlBands <= 2, "\(controlBands) bands of blue on the page without hits")
         #expect(server.stop() == 0)
     }
 
