@@ -30,7 +30,7 @@ BIN ?= .build/release
 SWIFT ?= swift
 TRAIN_FLAGS ?=
 
-TOOLS := fetch-data tokenize train evaluate embed upload
+TOOLS := fetch-data tokenize train evaluate embed upload serve
 DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip openmpi-bin
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 

@@ -31,10 +31,16 @@ let package = Package(
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
         .executable(name: "upload", targets: ["upload"]),
+        .executable(name: "serve", targets: ["serve"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // serve: the HTTP server (Hummingbird 2 over SwiftNIO) and its graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries.
@@ -65,6 +71,13 @@ let package = Package(
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "upload", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "serve", dependencies: [
+            "CLI", "Inference", "NN", "IO", "CBLAS", argumentParser,
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "DataParallel", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end

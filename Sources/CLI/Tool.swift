@@ -40,3 +40,18 @@ package func printError(_ message: String) {
         writeStderr("error: \(line)\n")
     }
 }
+
+/// A `Tool` whose work is asynchronous (a server): `execute()` is `async`, errors take the same path.
+package protocol AsyncTool: AsyncParsableCommand {
+    func execute() async throws
+}
+
+extension AsyncTool {
+    package func run() async throws {
+        do {
+            try await execute()
+        } catch {
+            try reportingErrors { throw error }
+        }
+    }
+}

@@ -41,13 +41,48 @@ package final class TextEmbedder {
     /// Token ids of each text (on all cores), checked against the model's vocabulary.
     package func tokenize(_ texts: [String]) throws -> [[Int32]] {
         let ids = tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
-        let vocab = model.encoder.vocabularySize
-        for (i, s) in ids.enumerated() {
-            if let bad = s.first(where: { $0 < 0 || Int($0) >= vocab }) {
-                throw EmbedError("text \(i + 1): token id \(bad) is outside the model's vocabulary of \(vocab): the tokenizer does not belong to this model")
-            }
-        }
+        for (i, s) in ids.enumerated() { try checkVocabulary(s, text: i) }
         return ids
+    }
+
+    /// Where a text longer than max_seq_length is cut (a server's per-request choice).
+    package enum Truncation: Sendable {
+        /// Keep the start, as `embed` and sentence-transformers do.
+        case keepStart
+        /// Keep the end (TEI's `truncation_direction: left`).
+        case keepEnd
+        /// Do not cut: a longer text is an error (`TextTooLong`).
+        case none
+    }
+
+    /// A text with more tokens than the model takes, under `Truncation.none`.
+    package struct TextTooLong: Error, Sendable {
+        package let tokens: Int
+        package let limit: Int
+    }
+
+    /// One text's ids (special tokens included), checked against the vocabulary. With `.keepStart`
+    /// they are exactly what `tokenize(_:)` gives for the text.
+    package func tokenize(_ text: String, truncation: Truncation) throws -> [Int32] {
+        let limit = model.maxSeqLength
+        let ids: [Int32]
+        switch truncation {
+        case .keepStart: ids = tokenizer.encode(text, maxLength: limit)
+        case .keepEnd: ids = tokenizer.encodeKeepingEnd(text, maxLength: limit)
+        case .none:
+            ids = tokenizer.encode(text, maxLength: nil)
+            if ids.count > limit { throw TextTooLong(tokens: ids.count, limit: limit) }
+        }
+        try checkVocabulary(ids, text: 0)
+        return ids
+    }
+
+    /// Throws when an id is outside the model's embedding matrix (a tokenizer of another model).
+    package func checkVocabulary(_ ids: [Int32], text i: Int) throws {
+        let vocab = model.encoder.vocabularySize
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw EmbedError("text \(i + 1): token id \(bad) is outside the model's vocabulary of \(vocab): the tokenizer does not belong to this model")
+        }
     }
 
     /// Vectors [texts.count, dimension], in input order.

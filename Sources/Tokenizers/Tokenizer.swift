@@ -91,6 +91,14 @@ package final class Tokenizer: @unchecked Sendable {
         return encodeInput(s, maxLength: maxLength, stripText: stripText, addSpecialTokens: addSpecialTokens)
     }
 
+    /// `encode` truncating from the start instead of the end: the last ids of the text are kept
+    /// (`maxLength` counting the special tokens), as `tokenizers` does with truncation_side "left".
+    package func encodeKeepingEnd(_ text: String, maxLength: Int) -> [Int32] {
+        let content = encode(text, maxLength: nil, stripText: true, addSpecialTokens: false)
+        let kept = Array(content.suffix(max(0, maxLength - specialTokenCount)))
+        return postProcessor?.apply(kept) ?? kept
+    }
+
     /// `encode` for many texts on `threads` threads (each takes a contiguous share); the result
     /// is in input order and does not depend on the thread count.
     package func encodeBatch(_ texts: [String], maxLength: Int?, threads: Int = 1) -> [[Int32]] {

@@ -100,6 +100,30 @@ package struct ScreenshotPNG {
         }
         return seen.count
     }
+
+    /// How many pixels are within `tolerance` of the color (per channel).
+    package func count(red: Int, green: Int, blue: Int, tolerance: Int = 24) -> Int {
+        var n = 0
+        for p in Swift.stride(from: 0, to: pixels.count, by: 4) where matches(p, red, green, blue, tolerance) { n += 1 }
+        return n
+    }
+
+    /// Bands of consecutive rows holding the color (a button is one band, each bar or line of
+    /// text in the color another), top to bottom.
+    package func bands(red: Int, green: Int, blue: Int, tolerance: Int = 24) -> Int {
+        var bands = 0, previous = false
+        for y in 0..<height {
+            let has = (0..<width).contains { x in matches((y * width + x) * 4, red, green, blue, tolerance) }
+            if has && !previous { bands += 1 }
+            previous = has
+        }
+        return bands
+    }
+
+    private func matches(_ p: Int, _ red: Int, _ green: Int, _ blue: Int, _ tolerance: Int) -> Bool {
+        abs(Int(pixels[p]) - red) <= tolerance && abs(Int(pixels[p + 1]) - green) <= tolerance
+            && abs(Int(pixels[p + 2]) - blue) <= tolerance
+    }
 }
 
 package struct ScreenshotError: Error, CustomStringConvertible {
