@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
+        .executable(name: "mine", targets: ["mine"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -59,6 +60,7 @@ let package = Package(
         .executableTarget(name: "train", dependencies: ["CLI", "Training", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "mine", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
