@@ -3,7 +3,7 @@ import Inference
 
 /// The model card (README.md) written into the final model folder.
 extension Trainer {
-    func modelCard(metrics: TripletMetrics?) -> String {
+    func modelCard(metrics: EvaluationMetrics?) -> String {
         let t = config.training, d = config.dataset
         var s = """
         ---
@@ -49,12 +49,14 @@ extension Trainer {
         | seed | \(t.seed) |
 
         """
-        if let m = metrics {
+        let best = state.bestCheckpoint != nil && t.loadBestModelAtEnd ? ", best checkpoint" : ""
+        switch metrics {
+        case .triplet(let m):
             s += """
 
             ## Evaluation
 
-            Triplet accuracy on `\(d.evalSplit)` (\(m.count) triplets\(state.bestCheckpoint != nil && t.loadBestModelAtEnd ? ", best checkpoint" : "")):
+            Triplet accuracy on `\(d.evalSplit)` (\(m.count) triplets\(best)):
 
             | metric | value |
             |---|---|
@@ -64,6 +66,25 @@ extension Trainer {
             | manhattan accuracy | \(ProgressBar.decimal(m.manhattan * 100, 2))% |
 
             """
+        case .retrieval(let m):
+            s += """
+
+            ## Evaluation
+
+            Retrieval on `\(d.evalSplit)` (each anchor searches all \(m.corpus) positives; \(m.queries) queries\(best)),
+            as sentence-transformers' InformationRetrievalEvaluator:
+
+            | metric | cosine | dot |
+            |---|---|---|
+
+            """
+            for name in ["ndcg@10", "mrr@10", "map@100", "accuracy@1", "accuracy@10", "recall@10"] {
+                let c = m.value("cosine_" + name).map { ProgressBar.decimal($0, 4) } ?? "–"
+                let dt = m.value("dot_" + name).map { ProgressBar.decimal($0, 4) } ?? "–"
+                s += "| \(name) | \(c) | \(dt) |\n"
+            }
+        case nil:
+            break
         }
         return s
     }

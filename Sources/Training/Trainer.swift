@@ -26,7 +26,7 @@ package struct TrainingInputs {
 package struct TrainingResult: Sendable {
     package var steps: Int
     package var interrupted: Bool
-    package var finalMetrics: TripletMetrics?
+    package var finalMetrics: EvaluationMetrics?
     package var bestMetric: Double?
     package var bestCheckpoint: String?
     package var outputDirectory: String
@@ -57,7 +57,7 @@ package final class Trainer {
     /// in parts (`train --stop-after N`, then `--resume`), and tests interrupt a run deterministically.
     package var stopAfterStep: Int?
     /// The last evaluation's metrics.
-    var lastEval: TripletMetrics?
+    var lastEval: EvaluationMetrics?
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
@@ -68,7 +68,10 @@ package final class Trainer {
         let d = config.dataset, t = config.training
         columns = d.columns
         try inputs.train.require(columns: columns, source: inputs.trainSource)
-        if let e = inputs.eval { try e.require(columns: columns, source: inputs.evalSource ?? "eval data") }
+        if let e = inputs.eval {
+            let needed = t.evalTask == .triplet ? columns : [d.anchorColumn, d.positiveColumn]
+            try e.require(columns: needed, source: inputs.evalSource ?? "eval data")
+        }
 
         // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
         var resumeFrom: String? = nil
@@ -192,7 +195,7 @@ package final class Trainer {
         }
 
         // The end: evaluate the final weights (unless that just happened), pick the best, save.
-        var finalMetrics: TripletMetrics? = nil
+        var finalMetrics: EvaluationMetrics? = nil
         if inputs.eval != nil {
             if state.globalStep % t.evalSteps != 0 { try evaluateAndRecord(step: state.globalStep, saving: false) }
             finalMetrics = lastEval

@@ -96,9 +96,20 @@ extension RetrievalSearch {
     }
 
     /// Retrieval on a tokenized pairs table (the trainer's eval split, `tokenize` output): as on
-    /// pairs, with texts identified by their token ids.
+    /// pairs, with texts identified by their token ids (texts that tokenize alike are one). Each row
+    /// is embedded (the model's raw vectors).
     package func evaluate(table: any TokenTable, anchor: String, positive: String, rows: Int, model: SentenceModel,
                           batchSize: Int, progress: ProgressBar? = nil) throws -> RetrievalMetrics {
+        let vectors = [anchor, positive].map { c in
+            model.embedAll(count: rows, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) }
+        }
+        return try evaluate(table: table, anchor: anchor, positive: positive, rows: rows, anchorVectors: vectors[0],
+                            positiveVectors: vectors[1], dimension: model.dimension)
+    }
+
+    /// As above, with every row's vectors given ([rows, dimension] per column).
+    package func evaluate(table: any TokenTable, anchor: String, positive: String, rows: Int, anchorVectors: [Float],
+                          positiveVectors: [Float], dimension D: Int) throws -> RetrievalMetrics {
         var queryRows: [Int] = [], docRows: [Int] = []
         var queryOf: [[Int32]: Int] = [:], docOf: [[Int32]: Int] = [:]
         var relevant: [[Int32]] = []
@@ -117,18 +128,17 @@ extension RetrievalSearch {
             }()
             if !relevant[q].contains(Int32(d)) { relevant[q].append(Int32(d)) }
         }
-        let judgements = RetrievalJudgements(relevant: relevant.map { $0.sorted() }, relevantCount: relevant.map(\.count))
-        let queries = model.embedAll(count: queryRows.count, batchSize: batchSize, progress: progress) {
-            table.ids(column: anchor, row: queryRows[$0])
+        func gather(_ v: [Float], _ rows: [Int]) -> [Float] {
+            var out = [Float](repeating: 0, count: rows.count * D)
+            for (i, r) in rows.enumerated() { out.replaceSubrange((i * D)..<((i + 1) * D), with: v[(r * D)..<((r + 1) * D)]) }
+            return out
         }
-        var done = false
-        return try evaluate(queries: queries, dimension: model.dimension, judgements: judgements, corpusCount: docRows.count,
-                            tieRanks: nil) {
-            guard !done else { return nil }
-            done = true
-            return model.embedAll(count: docRows.count, batchSize: batchSize, progress: progress) {
-                table.ids(column: positive, row: docRows[$0])
-            }
+        let judgements = RetrievalJudgements(relevant: relevant.map { $0.sorted() }, relevantCount: relevant.map(\.count))
+        var corpus: [Float]? = gather(positiveVectors, docRows)
+        return try evaluate(queries: gather(anchorVectors, queryRows), dimension: D, judgements: judgements,
+                            corpusCount: docRows.count, tieRanks: nil) {
+            defer { corpus = nil }
+            return corpus
         }
     }
 }
