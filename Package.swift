@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
     ]

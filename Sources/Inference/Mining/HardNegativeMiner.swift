@@ -35,12 +35,8 @@ package final class HardNegativeMiner {
             }
             if options.outputFormat != .nTuple { report("warning: --include-positives writes n-tuples (to keep the ranking order)") }
         }
-        if resolved.rangeMaxDerived { report("Setting range_max to \(resolved.rangeMax) based on the provided parameters.") }
+        for line in MiningReport.header(data: data, resolved: resolved) { report(line) }
         let nq = data.queries.count
-        if nq != data.rowCount { report("Found \(nq) unique queries out of \(data.rowCount) total queries.") }
-        if data.maxRowsPerQuery > 1 {
-            report("Found an average of \(String(format: "%.3f", Double(data.rowCount) / Double(nq))) positives per query.")
-        }
         let D = embedder.dimension
         var queries: [Float] = []
         queries.reserveCapacity(nq * D)
@@ -63,9 +59,22 @@ package final class HardNegativeMiner {
     }
 }
 
-/// The lines `mine_hard_negatives` prints after mining: the score statistics table, what each
-/// filter skipped, and how many rows the window ran short of.
+/// The lines `mine_hard_negatives` prints: before mining, and after it the score statistics
+/// table, what each filter skipped, and how many rows the window ran short of.
 package enum MiningReport {
+    /// What sentence-transformers prints before mining: a derived range_max, duplicate anchors.
+    package static func header(data: PairsData, resolved: MiningOptions.Resolved) -> [String] {
+        var out: [String] = []
+        if resolved.rangeMaxDerived { out.append("Setting range_max to \(resolved.rangeMax) based on the provided parameters.") }
+        let nq = data.queries.count
+        if nq != data.rowCount { out.append("Found \(nq) unique queries out of \(data.rowCount) total queries.") }
+        if data.maxRowsPerQuery > 1 {
+            out.append("Found an average of \(String(format: "%.3f", Double(data.rowCount) / Double(nq))) positives per query.")
+        }
+        return out
+    }
+
+    /// What sentence-transformers prints after mining.
     package static func lines(summary s: MinedRows.Summary, skipped: [MinedNegatives.Skip], options o: MiningOptions) -> [String] {
         func row(_ a: String, _ b: String, _ c: String, _ d: String) -> String {
             a.padding(toLength: max(6, a.count), withPad: " ", startingAt: 0) + " " + pad(b) + " " + pad(c) + " " + pad(d)

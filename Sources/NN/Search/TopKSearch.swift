@@ -4,8 +4,8 @@ import IO
 /// Exact k-nearest-neighbour search by inner product, for a corpus that arrives in chunks: each
 /// chunk is scored against every query with cblas_sgemm, one tile at a time, and merged into each
 /// query's running top k. Memory is the queries, the k best per query and one score tile per
-/// worker, whatever the corpus size (the query × corpus matrix never exists). The queries are split
-/// over the workers in fixed ranges, so results never depend on the thread count.
+/// worker, whatever the corpus size (the query × corpus matrix never exists). The queries go to the
+/// workers in fixed blocks, so results do not depend on the thread count.
 ///
 /// Order: score descending, then `tieRank` ascending (default: the corpus index, i.e. the order in
 /// which documents were added). sentence-transformers' evaluator orders ties by corpus id, which a
@@ -24,8 +24,8 @@ package final class TopKSearch {
     private let ranks: UnsafeMutablePointer<Int32>?
     private let rankCount: Int
 
-    /// Queries per sgemm call and corpus vectors per score tile: a 128 × 2048 tile is 1 MiB.
-    static let queryBlock = 128
+    /// Queries per sgemm call and corpus vectors per score tile: a 64 × 2048 tile is 512 KiB.
+    static let queryBlock = 64
     static let corpusTile = 2048
 
     /// `queries` is [queryCount, dimension], row-major. `tieRanks[i]`, when given, is corpus vector
@@ -69,22 +69,23 @@ package final class TopKSearch {
         // Our workers each run a one-thread sgemm on their own queries (OpenBLAS threads would only
         // compete with them).
         if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
-        let parts = max(1, min(Parallel.workers, (queryCount + 15) / 16))
+        // Fixed blocks of queries, dealt out to the workers: a query's scores come from the same
+        // sgemm call shape whatever the worker count, so results do not depend on it.
+        let blocks = (queryCount + QB - 1) / QB
+        let parts = max(1, min(Parallel.workers, blocks))
         let q = UncheckedSendable(queries)
         Parallel.forEach(parts) { part in
-            let q0 = queryCount * part / parts, q1 = queryCount * (part + 1) / parts
+            let firstBlock = blocks * part / parts, last = blocks * (part + 1) / parts
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: QB * CT)
             defer { tile.deallocate() }
             var c0 = 0
             while c0 < count {
                 let cols = min(CT, count - c0)
-                var b0 = q0
-                while b0 < q1 {
-                    let rows = min(QB, q1 - b0)
+                for block in firstBlock..<last {
+                    let b0 = block * QB, rows = min(QB, queryCount - b0)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(D), 1,
                                 q.value + b0 * D, Int32(D), corpus + c0 * D, Int32(D), 0, tile, Int32(cols))
                     for r in 0..<rows { merge(query: b0 + r, tile + r * cols, count: cols, firstIndex: first + c0) }
-                    b0 += rows
                 }
                 c0 += cols
             }

@@ -395,7 +395,7 @@ struct TrainingConfigDecoder {
                 t.metricForBestModel = m.metric
             } else {
                 let key = lastSet("training.metric_for_best_model", "training.eval_task")
-                problems.append("\(origin(key)): training.metric_for_best_model: unknown metric '\(m.given)' for eval_task \(t.evalTask.rawValue); valid: \(valid.joined(separator: ", ")) (an 'eval_' prefix is allowed)")
+                problems.append("\(origin(key)): training.metric_for_best_model: unknown metric '\(m.given)'; valid: \(valid.joined(separator: ", ")) (for eval_task \(t.evalTask.rawValue); an 'eval_' prefix is allowed)")
             }
         } else {
             t.metricForBestModel = valid[0]
