@@ -63,15 +63,20 @@ import Testing
         #expect(printed == c["printed"]!.array!.map { $0.string! })
     }
 
-    /// The corpus chunking and the thread count change nothing.
+    /// The corpus chunking and the thread count change nothing but the last bits of the scores
+    /// (other chunk widths are other sgemm shapes, which may sum in another order).
     @Test func chunksAndThreadsGiveTheSameRows() throws {
         let c = try #require(Self.cases.first { $0["name"]?.string == "absolute-margin-ntuple" })
         let reference = try Self.mine(c, chunk: 1000).rows
-        #expect(try Self.mine(c, chunk: 1).rows == reference)
+        func same(_ rows: [JSON]) -> Bool {
+            rows.count == reference.count && zip(rows, reference).allSatisfy { jsonEqual($0, $1, tolerance: 1e-6) }
+        }
+        #expect(same(try Self.mine(c, chunk: 1).rows))
         let workers = Parallel.workers
         Parallel.setWorkers(1)
         defer { Parallel.setWorkers(workers) }
-        #expect(try Self.mine(c, chunk: 13).rows == reference)
+        #expect(same(try Self.mine(c, chunk: 13).rows))
+        #expect(try Self.mine(c, chunk: 1000).rows == reference)
     }
 
     @Test func pairsAreGroupedAsSentenceTransformersGroupsThem() throws {
@@ -92,7 +97,7 @@ import Testing
         let dir = TestPaths.scratch()
         func read(_ text: String, columns: (anchor: String, positive: String)? = nil) -> String {
             let p = dir + "/p.jsonl"
-            FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
             do {
                 _ = try PairsData.read(path: p, columns: columns)
                 return ""
@@ -110,7 +115,8 @@ import Testing
 
     @Test func rangeMaxIsDerivedAndCheckedAsInSentenceTransformers() throws {
         var o = MiningOptions()
-        #expect(try o.resolved(maxPositives: 2) == .init(rangeMax: 5, rangeMaxDerived: true, candidateCount: 8, format: .triplet))
+        let derived = try o.resolved(maxPositives: 2)
+        #expect(derived.rangeMax == 5 && derived.rangeMaxDerived && derived.candidateCount == 8 && derived.format == .triplet)
         o.rangeMin = 4
         o.relativeMargin = 0.05
         #expect(try o.resolved(maxPositives: 1).rangeMax == 35)

@@ -12,7 +12,8 @@ enum MineIRFixture {
     static let dimension = 384
 
     /// Every distinct text and its (normalized) vector.
-    static let vectors: (texts: UniqueTexts, values: [Float]) = {
+    /// Built once and only read afterwards.
+    nonisolated(unsafe) static let vectors: (texts: UniqueTexts, values: [Float]) = {
         let texts = UniqueTexts()
         let reader = try! JSONLReader(path: dir + "/texts.jsonl")
         while let row = try! reader.next() { texts.insert(row["text"]!.string!) }

@@ -114,7 +114,7 @@ package enum MiningReport {
     }
 
     /// Python's `f"{n:,}"`.
-    static func grouped(_ n: Int) -> String {
+    package static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -125,21 +125,21 @@ package enum MiningReport {
     }
 
     /// Python's `f"{x:.4f}"` (nan, inf and -inf as Python writes them).
-    static func fixed(_ x: Double) -> String {
+    package static func fixed(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
         return String(format: "%.4f", x)
     }
 
     /// torch.std: the unbiased estimate (nan below two values).
-    static func std(_ v: [Double]) -> Double {
+    package static func std(_ v: [Double]) -> Double {
         guard v.count > 1 else { return .nan }
         let mean = v.reduce(0, +) / Double(v.count)
         return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1)).squareRoot()
     }
 
     /// torch.quantile with linear interpolation; +inf for no values (as sentence-transformers).
-    static func quantile(_ v: [Double], _ q: Double) -> Double {
+    package static func quantile(_ v: [Double], _ q: Double) -> Double {
         guard !v.isEmpty else { return .infinity }
         let s = v.sorted(), pos = q * Double(s.count - 1)
         let lo = Int(pos.rounded(.down)), hi = min(lo + 1, s.count - 1)

@@ -124,7 +124,7 @@ package struct RetrievalMetrics: Sendable, Equatable {
 
     /// numpy's float64 sum (pairwise summation: 8 running sums in blocks of up to 128, halves above),
     /// so that means agree with `np.mean` to the last bit.
-    static func numpySum(_ v: [Double]) -> Double {
+    package static func numpySum(_ v: [Double]) -> Double {
         func sum(_ a: ArraySlice<Double>) -> Double {
             let n = a.count, b = a.startIndex
             if n < 8 { return a.reduce(0, +) }
