@@ -39,19 +39,19 @@ with open(f"{d}/pairs.jsonl", "w") as f:
 EOF
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-measure() {  # label, command…: prints "| label | wall s | queries/s | peak RSS MiB | load |"
+measure() {  # label, command…: prints "| label | wall s | queries/s | texts embedded/s | peak RSS MiB | load |"
     local label=$1; shift
     local before; before=$(load)
     /usr/bin/time -f '%e %M' -o "$DIR/time.txt" "$@" >&2
     read -r wall rss < "$DIR/time.txt"
-    LC_ALL=C awk -v l="$label" -v w="$wall" -v k="$rss" -v q="$QUERIES" -v b="$before" -v a="$(load)" \
-        'BEGIN { printf "| %s | %.1f | %.1f | %.0f | %s → %s |\n", l, w, q / w, k / 1024, b, a }'
+    LC_ALL=C awk -v l="$label" -v w="$wall" -v k="$rss" -v q="$QUERIES" -v n="$LINES" -v b="$before" -v a="$(load)" \
+        'BEGIN { printf "| %s | %.1f | %.2f | %.0f | %.0f | %s → %s |\n", l, w, q / w, (n + 2 * q) / w, k / 1024, b, a }'
 }
 
 echo "mine: $QUERIES queries, a corpus of $LINES synthetic lines + the positives, $(basename "$MODEL"), 3 negatives (top)"
 echo
-echo "| | wall s | queries/s | peak RSS MiB | load before → after |"
-echo "|---|---:|---:|---:|---|"
+echo "| | wall s | queries/s | texts embedded/s | peak RSS MiB | load before → after |"
+echo "|---|---:|---:|---:|---:|---|"
 measure "mine (Swift)" .build/release/mine --model "$MODEL" --corpus "$DIR/corpus.txt" -o "$DIR/swift.jsonl.zst" "$DIR/pairs.jsonl"
 if [ -z "${SKIP_PYTHON:-}" ]; then
     measure "mine_hard_negatives (sentence-transformers, 2 threads)" python3 tools/check_mine_ir.py mine --threads 2 \
