@@ -6,8 +6,9 @@
 #   make train         fetch-data → tokenize → train → evaluate for CONFIG
 #   make quick-test    the same on 1,000 training triplets (the seed's --quick-test)
 #   make push REPO=org/name [PRIVATE=1]   upload the trained model to the Hugging Face hub
+#   make mine          hard negatives for the training pairs (mining: in CONFIG)
 #
-# Stages (each a target): model, data, tokens, fit (training only), evaluate. Variables:
+# Stages (each a target): model, data, [mine,] tokens, fit (training only), evaluate. Variables:
 #   CONFIG=configs/training_config.yaml   the training config
 #   SET="training.max_steps=100 …"        config overrides, passed to train as --set
 #   WORKDIR=.                             where data/ and models/base/ go (paths written in the
@@ -30,11 +31,11 @@ BIN ?= .build/release
 SWIFT ?= swift
 TRAIN_FLAGS ?=
 
-TOOLS := fetch-data tokenize train evaluate embed upload serve
+TOOLS := fetch-data tokenize train evaluate embed upload serve mine
 DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip openmpi-bin
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push mine
 
 help:
 	@sed -n '/^#/!q;s/^# \{0,1\}//p' Makefile
@@ -89,7 +90,7 @@ VARS_ID := $(subst /,_,$(subst $(space),_,$(CONFIG) $(SET) $(WORKDIR)))
 VARS_FILE := $(WORKDIR)/.pipeline/$(VARS_ID).mk
 SET_FLAGS := $(foreach s,$(SET),--set $(s))
 
-ifneq ($(filter model data tokens fit evaluate train quick-test push,$(MAKECMDGOALS)),)
+ifneq ($(filter model data mine tokens fit evaluate train quick-test push,$(MAKECMDGOALS)),)
 include $(VARS_FILE)
 endif
 
@@ -104,12 +105,25 @@ STAMPS := $(WORKDIR)/.pipeline/values
 .PHONY: FORCE
 $(STAMPS)/%: FORCE
 	@mkdir -p $(STAMPS); printf '%s\n' '$(VALUE_$*)' | cmp -s - $@ || printf '%s\n' '$(VALUE_$*)' > $@
-VALUE_columns = $(COLUMNS)
+VALUE_columns = $(COLUMNS) $(EVAL_COLUMNS) $(MINING)
 VALUE_max_seq_length = $(MAX_SEQ_LENGTH)
 VALUE_set = $(SET) $(TRAIN_FLAGS)
+VALUE_mine = $(MINE_MODEL) $(MINE_FLAGS) $(PAIR_COLUMNS) $(NEGATIVE_COLUMN)
 COLUMNS_STAMP := $(STAMPS)/columns
 LENGTH_STAMP := $(STAMPS)/max_seq_length
 SET_STAMP := $(STAMPS)/set
+MINE_STAMP := $(STAMPS)/mine
+
+# The columns each split is fetched and tokenized with: the triplet's, except where a task reads
+# pairs — the pairs mining reads (mining.enabled), and the eval and test splits for eval_task
+# retrieval.
+FETCH_COLUMNS = $(COLUMNS)
+TOKEN_COLUMNS = $(COLUMNS)
+$(EVAL_DATA) $(TEST_DATA): FETCH_COLUMNS = $(EVAL_COLUMNS)
+$(EVAL_TOKENS) $(TEST_TOKENS): TOKEN_COLUMNS = $(EVAL_COLUMNS)
+ifeq ($(MINING),true)
+$(PAIRS_DATA): FETCH_COLUMNS = $(PAIR_COLUMNS)
+endif
 
 # 1. fetch-data: the base model and the three splits.
 model: $(MODEL_DIR)/fetch-info.json
@@ -118,13 +132,20 @@ $(MODEL_DIR)/fetch-info.json: | $(VARS_FILE)
 
 data: $(TRAIN_DATA) $(EVAL_DATA) $(TEST_DATA)
 $(DATA_DIR)/%.jsonl.zst: $(COLUMNS_STAMP) | $(VARS_FILE)
-	$(BIN)/fetch-data dataset $(DATASET_NAME) --split $* --columns $(COLUMNS) -o $@
+	$(BIN)/fetch-data dataset $(DATASET_NAME) --split $* --columns $(FETCH_COLUMNS) -o $@
+
+# 1b. mine: hard negatives for the training split's (anchor, positive) pairs, mined with the base
+#     model (or mining.model) and mining's options; with mining.enabled, training reads these.
+mine: $(MINED_DATA)
+MINE_MODEL_DEP := $(if $(filter $(MODEL_DIR),$(MINE_MODEL)),$(MODEL_DIR)/fetch-info.json,$(wildcard $(MINE_MODEL)/config.json))
+$(MINED_DATA): $(PAIRS_DATA) $(MINE_MODEL_DEP) $(MINE_STAMP)
+	$(BIN)/mine --model $(MINE_MODEL) --columns $(PAIR_COLUMNS) --negative-column $(NEGATIVE_COLUMN) $(MINE_FLAGS) -o $@ $<
 
 # 2. tokenize: each split with the base model's tokenizer, at max_seq_length.
 tokens: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(TEST_TOKENS)
 $(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
 	@mkdir -p $(dir $@)
-	$(BIN)/tokenize --model $(MODEL_DIR) --columns $(COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+	$(BIN)/tokenize --model $(MODEL_DIR) --columns $(TOKEN_COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
 
 # 3. train: the fine-tuned model in OUTPUT_DIR (its model.safetensors is the target). The config
 #    file is its input as a whole: any change of it trains again.
@@ -145,31 +166,33 @@ MPIRUN_MAP ?= $(if $(HOSTFILE),--map-by ppr:1:node --bind-to none,$(shell n=$$(n
 MPI_LAUNCH = $(if $(NP),$(MPIRUN) -np $(NP) $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_MAP) \
   --mca odls_base_sigkill_timeout $(MPI_KILL_TIMEOUT) $(MPIRUN_FLAGS),)
 
-# 4. evaluate: the base and the fine-tuned model on the test split, side by side. The fine-tuned
-#    evaluation also writes the report page (beside the base model's result) and adds the test
-#    results to the model card (`train --model-card`).
+# 4. evaluate: the base and the fine-tuned model on the test split, side by side (triplet
+#    accuracy, or for eval_task retrieval NDCG@10 of each anchor searching all the positives).
+#    The fine-tuned evaluation also writes the report page (triplets: beside the base model's
+#    result) and adds the test results to the model card (`train --model-card`).
 EVAL_OUT := $(OUTPUT_DIR)/eval
+EVAL_CSV = $(EVAL_OUT)/$(if $(filter retrieval,$(EVAL_TASK)),Information-Retrieval_evaluation_$(1)_results.csv,triplet_evaluation_$(1)_results.csv)
 REPORT := $(EVAL_OUT)/report.html
+REPORT_FLAGS = $(if $(filter retrieval,$(EVAL_TASK)),,--report $(REPORT) --baseline $(EVAL_OUT)/base.json)
 SHOW_OUTPUTS ?= 1
 evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
-	@echo "Triplet accuracy on $(TEST_SPLIT) ($(DATASET_NAME)):"
+	@echo "$(if $(filter retrieval,$(EVAL_TASK)),Retrieval,Triplet accuracy) on $(TEST_SPLIT) ($(DATASET_NAME)):"
 	@for f in base finetuned; do \
-	  acc=$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json); \
-	  LC_ALL=C awk -v f=$$f -v a="$$acc" 'BEGIN { printf "  %-10s cosine accuracy %.2f%%\n", f, a * 100 }'; \
+	  v=$$(sed -n 's/.*"$(EVAL_METRIC)" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json); \
+	  LC_ALL=C awk -v f=$$f -v v="$$v" -v m=$(EVAL_METRIC) 'BEGIN { if (m == "cosine_accuracy") printf "  %-10s cosine accuracy %.2f%%\n", f, v * 100; else printf "  %-10s %s %.4f\n", f, m, v }'; \
 	done
 	@if [ "$(SHOW_OUTPUTS)" = 1 ]; then $(call show-outputs,$(OUTPUT_DIR)); fi
 $(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(MODEL_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv $<
+	$(BIN)/evaluate --task $(EVAL_TASK) --model $(MODEL_DIR) -o $@ --csv $(call EVAL_CSV,base) $<
 $(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors $(EVAL_OUT)/base.json
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv \
-	  --report $(REPORT) --baseline $(EVAL_OUT)/base.json $<
+	$(BIN)/evaluate --task $(EVAL_TASK) --model $(OUTPUT_DIR) -o $@ --csv $(call EVAL_CSV,finetuned) $(REPORT_FLAGS) $<
 	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) --model-card
 
 # Where a run's pages are (shell commands; $(1) is the output folder).
 show-outputs = echo; echo "Model card:      $(1)/README.md"; echo "Training curves: $(1)/training_curves.svg"; \
-  echo "Report:          $(1)/eval/report.html"
+  if [ -f $(1)/eval/report.html ]; then echo "Report:          $(1)/eval/report.html"; fi
 
 train: evaluate
 

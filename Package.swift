@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "embed", targets: ["embed"]),
         .executable(name: "upload", targets: ["upload"]),
         .executable(name: "serve", targets: ["serve"]),
+        .executable(name: "mine", targets: ["mine"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -78,6 +79,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fastSettings),
+        .executableTarget(name: "mine", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "DataParallel", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end

@@ -35,7 +35,7 @@ package struct TrainingResult: Sendable {
     package var interrupted: Bool
     /// The signal that stopped the run (on any rank), if one did.
     package var stopSignal: Int32?
-    package var finalMetrics: TripletMetrics?
+    package var finalMetrics: EvaluationMetrics?
     package var bestMetric: Double?
     package var bestCheckpoint: String?
     package var outputDirectory: String
@@ -75,7 +75,7 @@ package final class Trainer {
     /// in parts (`train --stop-after N`, then `--resume`), and tests interrupt a run deterministically.
     package var stopAfterStep: Int?
     /// The last evaluation's metrics.
-    var lastEval: TripletMetrics?
+    var lastEval: EvaluationMetrics?
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
@@ -89,7 +89,10 @@ package final class Trainer {
         let d = config.dataset, t = config.training
         columns = d.columns
         try inputs.train.require(columns: columns, source: inputs.trainSource)
-        if let e = inputs.eval { try e.require(columns: columns, source: inputs.evalSource ?? "eval data") }
+        if let e = inputs.eval {
+            let needed = t.evalTask == .triplet ? columns : [d.anchorColumn, d.positiveColumn]
+            try e.require(columns: needed, source: inputs.evalSource ?? "eval data")
+        }
 
         // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
         // Only rank 0 reads checkpoints (the other ranks' machines need not see rank 0's disk): the
@@ -258,7 +261,7 @@ package final class Trainer {
         }
 
         // The end: evaluate the final weights (unless that just happened), pick the best, save.
-        var finalMetrics: TripletMetrics? = nil
+        var finalMetrics: EvaluationMetrics? = nil
         if inputs.eval != nil {
             if state.globalStep % t.evalSteps != 0 { try evaluateAndRecord(step: state.globalStep, saving: false) }
             finalMetrics = lastEval

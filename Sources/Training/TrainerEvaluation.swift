@@ -1,21 +1,37 @@
 import IO
 import Inference
 
-/// Evaluation during training: triplet accuracy and MNRL loss on the eval split, and the choice of
-/// the best checkpoint.
+/// Evaluation during training: triplet accuracy or retrieval metrics (`training.eval_task`) and
+/// MNRL loss on the eval split, and the choice of the best checkpoint.
 extension Trainer {
-    /// Triplet metrics and MNRL loss of the current weights on the eval split. Data-parallel, each
-    /// rank takes a contiguous shard of whole loss batches, and the hit counts and batch losses are
-    /// summed over the ranks: the same numbers as one process's.
-    func computeEval() throws -> (metrics: TripletMetrics, loss: Double)? {
+    /// The eval split's columns the evaluation reads: the triplet's three, or for retrieval the
+    /// anchor and positive (and the negative, for the loss, when the split has one).
+    var evalColumns: [String] {
+        guard config.training.evalTask == .retrieval else { return columns }
+        let d = config.dataset
+        return [d.anchorColumn, d.positiveColumn] + (inputs.eval?.columns.contains(d.negativeColumn) == true ? [d.negativeColumn] : [])
+    }
+
+    /// The metrics and MNRL loss of the current weights on the eval split. Data-parallel, for
+    /// triplets each rank takes a contiguous shard of whole loss batches, and the hit counts and
+    /// batch losses are summed over the ranks: the same numbers as one process's.
+    func computeEval() throws -> (metrics: EvaluationMetrics, loss: Double)? {
         guard let eval = inputs.eval else { return nil }
         let started = ProgressBar.now()
         defer { evaluationSeconds += ProgressBar.now() - started }
         let t = config.training, batch = t.perDeviceEvalBatchSize
         let n = min(config.dataset.maxEvalSamples ?? eval.rows, eval.rows)
-        try eval.validate(columns: columns, rows: n, maxLength: model.maxSeqLength,
+        let cols = evalColumns
+        try eval.validate(columns: cols, rows: n, maxLength: model.maxSeqLength,
             vocabularySize: model.encoder.vocabularySize, source: inputs.evalSource ?? "eval data")
         let batches = (n + batch - 1) / batch
+        if t.evalTask == .retrieval {
+            // Every query ranks the whole corpus: each rank computes all of it (the same numbers).
+            let embeddings = cols.map { c in model.embedAll(count: n, batchSize: batch) { eval.ids(column: c, row: $0) } }
+            let metrics = EvaluationMetrics.retrieval(try RetrievalSearch().evaluate(table: eval, anchor: cols[0], positive: cols[1],
+                rows: n, anchorVectors: embeddings[0], positiveVectors: embeddings[1], dimension: model.dimension))
+            return (metrics, evaluationLossSum(embeddings, count: n, batchSize: batch) / Double(max(batches, 1)))
+        }
         let mine = TripletBatch.share(of: batches, rank: communicator.rank, ranks: communicator.size)
         let first = mine.lowerBound * batch, count = min(n, mine.upperBound * batch) - first
         var hits = [Double](repeating: 0, count: 4), lossSum = 0.0
@@ -36,7 +52,7 @@ extension Trainer {
         }
         let d = Double(n)
         let metrics = TripletMetrics(cosine: hits[0] / d, dot: hits[1] / d, euclidean: hits[2] / d, manhattan: hits[3] / d, count: n)
-        return (metrics, lossSum / Double(max(batches, 1)))
+        return (.triplet(metrics), lossSum / Double(max(batches, 1)))
     }
 
     func evaluateAndRecord(step: Int, saving: Bool) throws {
@@ -49,11 +65,11 @@ extension Trainer {
         o["eval_loss"] = .number(evalLoss)
         o["eval_runtime"] = .number(((ProgressBar.now() - started) * 1000).rounded() / 1000)
         state.logHistory.append(.object(o))
-        try metricsLog?.write(.object(o), step: step, scalars: [("eval/cosine_accuracy", metrics.cosine), ("eval/loss", evalLoss)])
-        progress?.log("eval at step \(step): cosine_accuracy \(ProgressBar.decimal(metrics.cosine * 100, 2))% · loss \(ProgressBar.decimal(evalLoss, 4)) (\(metrics.count) triplets)")
-        // Best model: by cosine accuracy (higher is better) or eval loss (lower is better). Its
-        // weights are the checkpoint saved at this step, or (at the end) the final weights.
-        let value = t.metricForBestModel == "loss" ? evalLoss : metrics.cosine
+        try metricsLog?.write(.object(o), step: step, scalars: metrics.headline.map { ("eval/" + $0.0, $0.1) } + [("eval/loss", evalLoss)])
+        progress?.log("eval at step \(step): \(metrics.summary(loss: evalLoss))")
+        // Best model: by the configured metric (higher is better) or eval loss (lower is better).
+        // Its weights are the checkpoint saved at this step, or (at the end) the final weights.
+        let value = t.metricForBestModel == "loss" ? evalLoss : metrics.value(t.metricForBestModel) ?? .nan
         let better = state.bestMetric.map { t.greaterIsBetter ? value > $0 : value < $0 } ?? true
         if better {
             state.bestMetric = value
@@ -70,9 +86,9 @@ extension Trainer {
         while start < n {
             let end = min(n, start + batchSize), b = end - start
             var flat: [Float] = []
-            flat.reserveCapacity(3 * b * C)
+            flat.reserveCapacity(e.count * b * C)
             for col in e { flat += col[(start * C)..<(end * C)] }
-            total += Double(objective.loss(flat, size: b, columns: 3))
+            total += Double(objective.loss(flat, size: b, columns: e.count))
             start = end
         }
         return total

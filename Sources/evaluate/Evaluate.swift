@@ -8,21 +8,39 @@ import Inference
 struct Evaluate: Tool {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Measure a model's triplet accuracy (anchor closer to positive than to negative).",
+        abstract: "Measure a model: triplet accuracy, or retrieval metrics (NDCG@10, MRR@10, …) as a search engine.",
         discussion: """
-            Computes what sentence-transformers' TripletEvaluator does: the share of triplets where \
-            sim(anchor, positive) > sim(anchor, negative), for cosine and dot similarity and for \
-            (negative) Euclidean and Manhattan distance. Writes the metrics as JSON to stdout, or \
-            to -o FILE.
-
-            The input is zstd/plain JSON Lines with the triplet columns (tokenized here with the \
+            --task triplet (the default) computes what sentence-transformers' TripletEvaluator \
+            does: the share of triplets where sim(anchor, positive) > sim(anchor, negative), for \
+            cosine and dot similarity and for (negative) Euclidean and Manhattan distance. The \
+            input is zstd/plain JSON Lines with the triplet columns (tokenized here with the \
             model's tokenizer), or a tokens file from `tokenize` (.safetensors).
 
-            --report FILE.html writes one self-contained page (no scripts, nothing fetched): the \
+            --report FILE.html (triplets) writes one self-contained page (no scripts, nothing fetched): the \
             accuracies (beside --baseline's, e.g. the base model's result file), the training curves \
             when the model folder holds a run's trainer_state.json, the margins' distribution, and the \
             triplets the model gets most wrong and most right with their texts (from the JSONL, or \
             the tokens file's source) and similarities.
+
+            --task retrieval computes what sentence-transformers' InformationRetrievalEvaluator \
+            does: every query ranks the whole corpus by similarity (exact search; ties by corpus \
+            id), and accuracy@k, precision@k, recall@k (k = 1, 3, 5, 10), NDCG@10, MRR@10 and \
+            MAP@100 are averaged over the queries that have a relevant document, for cosine and \
+            dot similarity (--score-functions). The keys are sentence-transformers' without the \
+            evaluator's name: cosine_ndcg@10, cosine_mrr@10, cosine_map@100, cosine_accuracy@1, \
+            …, dot_ndcg@10, …. The input is either
+              - a BEIR folder: corpus.jsonl (_id, title, text), queries.jsonl (_id, text) and \
+            qrels/<split>.tsv (query-id, corpus-id, score; --split, default test), plain, .zst or \
+            .gz, as `fetch-data beir` writes them. A document's text is its title and text. A \
+            qrels row counts as relevant when its score is above 0 (BEIR's convention: 0 means \
+            judged not relevant); --keep-zero-scores counts every row, as sentence-transformers' \
+            own examples do;
+              - or a pairs file (JSON Lines or a tokens file): each distinct anchor is a query, \
+            the distinct positives are the corpus, and an anchor's positives are its relevant \
+            documents (the first two columns, or --columns anchor,positive).
+            Texts get the model's query and document prompts, if it has any.
+
+            Writes the metrics as JSON to stdout, or to -o FILE.
 
             Examples:
               evaluate --model models/base/all-MiniLM-L6-v2 data/nb-nn/test.jsonl.zst
@@ -31,20 +49,42 @@ struct Evaluate: Tool {
               evaluate --model models/my-model data/ds/my-model/test.tokens.safetensors \\
                   -o models/my-model/eval/test.json \\
                   --csv models/my-model/eval/triplet_evaluation_test_results.csv
+              evaluate --task retrieval --model models/my-model data/scifact          # a BEIR folder
+              evaluate --task retrieval --model models/my-model --columns question,answer qa-test.jsonl.zst
             """,
         version: EmbedKitVersion.string
     )
 
+    enum Task: String, ExpressibleByArgument, CaseIterable {
+        case triplet, retrieval
+    }
+
     @OptionGroup var model: ModelOptions
 
-    @Argument(help: ArgumentHelp("Triplets: JSON Lines (.jsonl, .jsonl.zst; - for stdin) or a tokens file (.safetensors).", valueName: "input"))
+    @Option(name: .long, help: ArgumentHelp("What to measure: triplet accuracy, or retrieval metrics.", valueName: "triplet|retrieval"))
+    var task = Task.triplet
+
+    @Argument(help: ArgumentHelp(
+        "Triplets or pairs: JSON Lines (.jsonl, .jsonl.zst; - for stdin) or a tokens file (.safetensors); for retrieval also a BEIR folder.",
+        valueName: "input"))
     var input: String?
 
     @Option(name: .long, help: ArgumentHelp("The input, as an option (the same as the positional argument).", valueName: "file"))
     var data: String?
 
-    @Option(name: .long, help: ArgumentHelp("The anchor, positive and negative column names.", valueName: "a,p,n"))
-    var columns = "anchor,positive,negative"
+    @Option(name: .long, help: ArgumentHelp(
+        "The column names: anchor,positive,negative (triplet; that is the default), anchor,positive (retrieval on pairs; default: the first two).",
+        valueName: "names"))
+    var columns: String?
+
+    @Option(name: .long, help: ArgumentHelp("Retrieval on a BEIR folder: the qrels split (qrels/<split>.tsv).", valueName: "name"))
+    var split = "test"
+
+    @Flag(name: .customLong("keep-zero-scores"), help: "Retrieval on a BEIR folder: count qrels rows with score 0 (or less) as relevant too.")
+    var keepZeroScores = false
+
+    @Option(name: .customLong("score-functions"), help: ArgumentHelp("Retrieval: the similarities to rank by.", valueName: "cosine,dot"))
+    var scoreFunctions = "cosine,dot"
 
     @OptionGroup var batch: BatchOptions
 
@@ -72,7 +112,18 @@ struct Evaluate: Tool {
     func validate() throws {
         if baseline != nil, report == nil { throw ValidationError("--baseline is shown in the report: give --report too") }
         if reportRows < 0 { throw ValidationError("--report-rows must not be negative") }
-        guard columns.split(separator: ",").count == 3 else { throw ValidationError("--columns needs three names: anchor,positive,negative") }
+        if task == .retrieval, report != nil { throw ValidationError("--report shows triplets: it is for --task triplet") }
+        if let columns {
+            let n = columns.split(separator: ",").count
+            if task == .triplet, n != 3 { throw ValidationError("--columns needs three names: anchor,positive,negative") }
+            if task == .retrieval, n != 2 { throw ValidationError("--columns needs two names for retrieval: anchor,positive") }
+        }
+        if task == .retrieval {
+            let names = scoreFunctions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty, names.allSatisfy({ ScoreFunction(rawValue: $0) != nil }) else {
+                throw ValidationError("--score-functions takes cosine, dot or cosine,dot, not '\(scoreFunctions)'")
+            }
+        }
         if input != nil, data != nil { throw ValidationError("give the input once: as an argument or with --data") }
         if let maxSamples, maxSamples < 1 { throw ValidationError("--max-samples must be positive") }
     }
@@ -80,10 +131,14 @@ struct Evaluate: Tool {
     /// The triplets file: the argument, or --data; stdin when neither is given.
     var inputPath: String { input ?? data ?? "-" }
 
+    /// --columns as a list (nil: the task's default).
+    var columnList: [String]? { columns?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+
     func execute() throws {
         threads.apply()
         log.apply()
-        let cols = columns.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        if task == .retrieval { return try executeRetrieval() }
+        let cols = columnList ?? ["anchor", "positive", "negative"]
         let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
         // Read the baseline first: a wrong path should fail before the model runs.
         let baselineMetrics = try baseline.map { try TripletMetrics(json: try FileSystem.readJSON($0), source: $0) }

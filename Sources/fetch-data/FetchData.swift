@@ -7,7 +7,7 @@ import IO
 struct FetchData: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch-data",
-        abstract: "Fetch a model or a dataset split from the Hugging Face hub (or a local folder).",
+        abstract: "Fetch a model, a dataset split or a retrieval (BEIR) dataset from the Hugging Face hub (or a local folder).",
         discussion: """
             Talks to the hub as huggingface_hub does and shares its cache, so files either one \
             downloaded are reused by the other. Environment: HF_ENDPOINT, HF_TOKEN (private and \
@@ -19,9 +19,10 @@ struct FetchData: ParsableCommand {
               fetch-data dataset Fremtind/all-nli-norwegian --split train -o data/train.jsonl.zst \\
                   --columns anchor,positive,negative --max-rows 100000
               HF_HUB_OFFLINE=1 fetch-data model sentence-transformers/all-MiniLM-L6-v2 -o models/minilm
+              fetch-data beir mteb/scifact --split test -o data/scifact
             """,
         version: EmbedKitVersion.string,
-        subcommands: [Model.self, Dataset.self]
+        subcommands: [Model.self, Dataset.self, Beir.self]
     )
 }
 
@@ -137,6 +138,54 @@ extension FetchData {
             let result = try fetcher.fetch(
                 repo: repo, split: split, columns: cols, maxRows: maxRows, config: config, revision: revision, to: output)
             IO.log("\(output == "-" ? "stdout" : output): \(result.rows) rows, columns \(result.columns.joined(separator: ", "))")
+        }
+    }
+
+    struct Beir: Tool {
+        static let configuration = CommandConfiguration(
+            commandName: "beir",
+            abstract: "Fetch a retrieval dataset (corpus, queries, qrels) as a BEIR folder for evaluate --task retrieval.",
+            discussion: """
+                Finds the corpus, the queries and the split's relevance judgements in the layouts the \
+                hub publishes retrieval sets in — the BEIR zip's and mteb's (corpus.jsonl, \
+                queries.jsonl, qrels/<split>.tsv), mteb's Parquet folders (corpus/, queries/, \
+                qrels/<split>-*.parquet), data/corpus-*.parquet, and BeIR's, whose qrels live in the \
+                repository <repo>-qrels (tried when the repository has none; --qrels-repo names \
+                another) — and writes the BEIR layout:
+                  <dir>/corpus.jsonl.zst    {"_id", "title", "text"}
+                  <dir>/queries.jsonl.zst   {"_id", "text"}
+                  <dir>/qrels/<split>.tsv   query-id, corpus-id, score (1 when the source has none)
+                A local folder is accepted in place of a repo id.
+
+                Examples:
+                  fetch-data beir mteb/scifact --split test -o data/scifact
+                  fetch-data beir BeIR/scifact --split test -o data/scifact      # qrels from BeIR/scifact-qrels
+                  evaluate --task retrieval --model models/my-model data/scifact
+                """
+        )
+
+        @Argument(help: "A hub dataset id (org/name) or a local folder.")
+        var repo: String
+
+        @Option(help: "The qrels split (test, dev, train, …).")
+        var split = "test"
+
+        @Option(name: [.short, .long, .customLong("out")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+        var output: String
+
+        @Option(name: .customLong("qrels-repo"), help: ArgumentHelp("Take the qrels from this repository (or folder).", valueName: "repo"))
+        var qrelsRepo: String?
+
+        @Option(help: "Branch, tag or commit.")
+        var revision = "main"
+
+        @OptionGroup var hub: HubOptions
+
+        func execute() throws {
+            let fetcher = BEIRFetcher(client: try hub.client())
+            fetcher.quiet = hub.log.quiet
+            let r = try fetcher.fetch(repo: repo, split: split, qrelsRepo: qrelsRepo, revision: revision, to: output)
+            IO.log("\(output): \(r.documents) documents, \(r.queries) queries, \(r.judgements) judgements in qrels/\(split).tsv")
         }
     }
 }

@@ -85,7 +85,7 @@ struct Train: Tool {
     var modelDir: String?
 
     @Option(name: .customLong("train-tokens"), help: ArgumentHelp(
-        "The tokenized training split (default: data/<dataset>/<model>/<train_split>.tokens.safetensors).", valueName: "file"))
+        "The tokenized training split (default: data/<dataset>/<model>/<train_split>.tokens.safetensors; <train_split>-mined with mining.enabled).", valueName: "file"))
     var trainTokens: String?
 
     @Option(name: .customLong("eval-tokens"), help: ArgumentHelp(
@@ -164,7 +164,7 @@ struct Train: Tool {
 
     func train(_ options: TrainOptions, paths: PipelinePaths, communicator: any Communicator) throws -> TrainingResult {
         let d = options.config.dataset
-        let trainPath = trainTokens ?? paths.tokens(d.trainSplit)
+        let trainPath = trainTokens ?? paths.tokens(paths.trainingSplit)
         let train = try TokenizedFile(path: trainPath)
         var eval: TokenizedFile? = nil
         var evalPath: String? = nil

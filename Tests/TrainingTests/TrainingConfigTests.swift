@@ -19,10 +19,12 @@ import Training
         "training": ["output_dir", "per_device_train_batch_size", "per_device_eval_batch_size", "num_train_epochs",
                      "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
-                     "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
+                     "save_steps", "save_total_limit", "load_best_model_at_end", "eval_task", "metric_for_best_model",
                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
                      "push_to_hub", "hub_model_id", "hub_private_repo"],
         "model_card": ["model_name", "language", "license", "base_model", "datasets"],
+        "mining": ["enabled", "model", "num_negatives", "range_min", "range_max", "max_score", "min_score",
+                   "absolute_margin", "relative_margin", "sampling_strategy"],
     ]
 
     static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
@@ -60,13 +62,14 @@ import Training
         #expect(t.evalSteps == 500 && t.saveSteps == 500 && t.saveTotalLimit == 3 && t.loadBestModelAtEnd)
         #expect(t.metricForBestModel == "cosine_accuracy" && t.loggingSteps == 100)
         #expect(t.loggingDir == "models/norbert3-base-nli-norwegian/logs")
-        #expect(t.seed == 42 && t.resumeFromCheckpoint == nil)
+        #expect(t.seed == 42 && t.resumeFromCheckpoint == nil && t.evalTask == .triplet)
+        #expect(d.mining == TrainingConfig.Mining(enabled: false, model: nil, numNegatives: 1, rangeMin: 0, samplingStrategy: "top"))
     }
 
     @Test func committedConfigHasExactlyTheIssuesKeys() throws {
         let root = try #require(try YAML.load(path: Self.configPath))
         let sections = try #require(root.entries)
-        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training", "model_card"])
+        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training", "model_card", "mining"])
         for entry in sections {
             let name = entry.key.scalarText ?? ""
             #expect(entry.value.entries?.compactMap(\.key.scalarText) == Self.issueKeys[name], "section \(name)")
@@ -132,6 +135,7 @@ import Training
           save_steps: 200
           save_total_limit: null
           load_best_model_at_end: no
+          eval_task: retrieval
           metric_for_best_model: eval_loss
           logging_steps: 10
           logging_dir: logs/here
@@ -146,6 +150,17 @@ import Training
           license: mit
           base_model: ltg/norbert3-xs
           datasets: [org/nb-nn]
+        mining:
+          enabled: true
+          model: models/miner
+          num_negatives: 2
+          range_min: 3
+          range_max: 40
+          max_score: 0.9
+          min_score: 0.1
+          absolute_margin: 0.02
+          relative_margin: 0.05
+          sampling_strategy: random
         """
 
     static let everyKeyExpected: TrainingConfig = {
@@ -158,9 +173,11 @@ import Training
                             lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
                             gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
                             loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"),
+                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200", evalTask: .retrieval),
             modelCard: .init(modelName: "NorBERT3 fine-tuned", language: ["nb", "nn"], license: "mit", baseModel: "ltg/norbert3-xs",
-                             datasets: ["org/nb-nn"]))
+                             datasets: ["org/nb-nn"]),
+            mining: .init(enabled: true, model: "models/miner", numNegatives: 2, rangeMin: 3, rangeMax: 40, maxScore: 0.9,
+                          minScore: 0.1, absoluteMargin: 0.02, relativeMargin: 0.05, samplingStrategy: "random"))
         c.training.pushToHub = true
         c.training.hubModelID = "my-org/nb-model"
         c.training.hubPrivateRepo = true
@@ -197,6 +214,11 @@ import Training
         #expect(try Self.parse("training: {metric_for_best_model: eval_cosine_accuracy}").training.metricForBestModel == "cosine_accuracy")
         #expect(try Self.parse("training: {metric_for_best_model: loss}").training.greaterIsBetter == false)
         #expect(TrainingConfig.defaults.training.greaterIsBetter)
+        // Without a metric, the eval task's own; retrieval metrics by their sentence-transformers names.
+        #expect(try Self.parse("training: {eval_task: retrieval}").training.metricForBestModel == "cosine_ndcg@10")
+        #expect(try Self.parse("training: {metric_for_best_model: eval_dot_mrr@10, eval_task: retrieval}").training.metricForBestModel == "dot_mrr@10")
+        #expect(try Self.parse("training: {eval_task: retrieval, metric_for_best_model: loss}").training.greaterIsBetter == false)
+        #expect(TrainingConfig.bestModelMetrics(for: .retrieval).count == 31)
     }
 
     @Test func numbersInEveryYAMLSpelling() throws {
@@ -294,7 +316,7 @@ import Training
         ("model:\n  name: null\n", "c.yaml:2:9: model.name must be a string, not null"),
         ("model:\n  name: [a]\n", "c.yaml:2:9: model.name must be a string, not a sequence"),
         ("model: 3\n", "c.yaml:1:8: 'model' must be a mapping of keys, not the integer 3"),
-        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, not a sequence"),
+        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, mining, not a sequence"),
         ("training:\n  learning_rate: fast\n", "c.yaml:2:18: training.learning_rate must be a number, not the string 'fast'"),
         ("training:\n  learning_rate: .inf\n", "c.yaml:2:18: training.learning_rate must be a finite number"),
         ("training:\n  load_best_model_at_end: 1\n", "c.yaml:2:27: training.load_best_model_at_end must be true or false, not the integer 1"),
@@ -318,6 +340,14 @@ import Training
         ("training:\n  save_steps: 300\n", "c.yaml:2:15: training.save_steps (300) must be a multiple of training.eval_steps (500) when load_best_model_at_end is true"),
         ("training:\n  save_total_limit: 0\n", "c.yaml:2:21: training.save_total_limit must be at least 1 (or null to keep every checkpoint), got 0"),
         ("training:\n  metric_for_best_model: eval_f1\n", "c.yaml:2:26: training.metric_for_best_model: unknown metric 'eval_f1'; valid: cosine_accuracy, loss"),
+        ("training:\n  eval_task: search\n", "c.yaml:2:14: training.eval_task: unknown task 'search'; valid: triplet, retrieval"),
+        ("training:\n  eval_task: retrieval\n  metric_for_best_model: cosine_accuracy\n", "c.yaml:3:26: training.metric_for_best_model: unknown metric 'cosine_accuracy'; valid: cosine_ndcg@10, cosine_accuracy@1"),
+        ("training:\n  metric_for_best_model: cosine_ndcg@10\n", "c.yaml:2:26: training.metric_for_best_model: unknown metric 'cosine_ndcg@10'; valid: cosine_accuracy, loss (for eval_task triplet"),
+        ("mining:\n  num_negatives: 0\n", "c.yaml:2:18: mining.num_negatives must be at least 1, got 0"),
+        ("mining:\n  range_min: -1\n", "c.yaml:2:14: mining.range_min must not be negative, got -1"),
+        ("mining:\n  range_min: 5\n  range_max: 5\n", "c.yaml:3:14: mining.range_max must be greater than mining.range_min (5), got 5"),
+        ("mining:\n  sampling_strategy: best\n", "c.yaml:2:22: mining.sampling_strategy: unknown strategy 'best'; valid: top, random"),
+        ("mining:\n  enabled: 1\n", "c.yaml:2:12: mining.enabled must be true or false, not the integer 1"),
         ("training:\n  seed: -1\n", "c.yaml:2:9: training.seed must be a non-negative integer, got -1"),
         ("training:\n  logging_steps: 0\n", "c.yaml:2:18: training.logging_steps must be at least 1, got 0"),
         ("training:\n  output_dir: ''\n", "c.yaml:2:15: training.output_dir must not be empty"),
@@ -392,7 +422,8 @@ import Training
         }
         let c = try Self.parse(Self.everyKeyChanged).summary()
         for piece in ["10000 steps (max_steps", "first 1000", "polynomial decay (power 0.5) to 5e-06", "8 train × 4 accumulation = 32",
-                      "keep all", "loss (lower is better)", "Resume from:", "out/run/checkpoint-200", "logs/here"] {
+                      "keep all", "loss (lower is better)", "Resume from:", "out/run/checkpoint-200", "logs/here",
+                      "retrieval on the pairs", "Mining:", "with models/miner", "--num-negatives 2 --range-min 3 --sampling-strategy random --seed 7 --range-max 40"] {
             #expect(c.contains(piece), "summary lacks '\(piece)':\n\(c)")
         }
     }

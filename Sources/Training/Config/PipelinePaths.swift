@@ -8,6 +8,7 @@ import NN
 ///
 ///     models/base/<model>/                            fetch-data model
 ///     data/<dataset>/<split>.jsonl.zst                fetch-data dataset
+///     data/<dataset>/<train_split>-mined.jsonl.zst    mine (mining.enabled: the training data)
 ///     data/<dataset>/<model>/<split>.tokens.safetensors   tokenize
 ///     <output_dir>/checkpoint-N/, <output_dir>/       train
 ///     <output_dir>/eval/                              evaluate
@@ -19,6 +20,8 @@ package struct PipelinePaths: Sendable, Equatable {
     package let dataDirectory: String
     package let tokensDirectory: String
     package let outputDirectory: String
+    /// The split name training reads: the train split, or `<train_split>-mined` when mining.
+    package let trainingSplit: String
 
     package init(config: TrainingConfig, root: String = ".") {
         let r = root == "." ? "" : (root.hasSuffix("/") ? root : root + "/")
@@ -28,7 +31,11 @@ package struct PipelinePaths: Sendable, Equatable {
         dataDirectory = "\(r)data/\(dataset)"
         tokensDirectory = "\(r)data/\(dataset)/\(model)"
         outputDirectory = config.training.outputDir
+        trainingSplit = config.mining.enabled ? PipelinePaths.minedSplit(config.dataset.trainSplit) : config.dataset.trainSplit
     }
+
+    /// The name of a split's mined triplets.
+    package static func minedSplit(_ split: String) -> String { split + "-mined" }
 
     /// The last path component of a hub id or path, made safe as a file name.
     package static func slug(_ name: String) -> String {
@@ -50,7 +57,10 @@ package struct PipelinePaths: Sendable, Equatable {
     /// `NAME=value` lines for the Makefile (it includes them), quoting nothing: paths with spaces
     /// are not supported by make anyway.
     package func makeVariables(config: TrainingConfig) -> String {
-        let d = config.dataset
+        let d = config.dataset, g = config.mining
+        let retrieval = config.training.evalTask == .retrieval
+        let pairColumns = [d.anchorColumn, d.positiveColumn].joined(separator: ",")
+        let mineFlags = g.toolArguments(seed: config.training.seed) + ["--batch-size", String(config.training.perDeviceEvalBatchSize)]
         let lines = [
             ("MODEL_NAME", config.model.name),
             ("DATASET_NAME", d.name),
@@ -63,12 +73,22 @@ package struct PipelinePaths: Sendable, Equatable {
             ("EVAL_SPLIT", d.evalSplit),
             ("TEST_SPLIT", d.testSplit),
             ("COLUMNS", d.columns.joined(separator: ",")),
-            ("TRAIN_DATA", split(d.trainSplit)),
+            ("TRAIN_DATA", split(trainingSplit)),
             ("EVAL_DATA", split(d.evalSplit)),
             ("TEST_DATA", split(d.testSplit)),
-            ("TRAIN_TOKENS", tokens(d.trainSplit)),
+            ("TRAIN_TOKENS", tokens(trainingSplit)),
             ("EVAL_TOKENS", tokens(d.evalSplit)),
             ("TEST_TOKENS", tokens(d.testSplit)),
+            ("EVAL_TASK", config.training.evalTask.rawValue),
+            ("EVAL_COLUMNS", retrieval ? pairColumns : d.columns.joined(separator: ",")),
+            ("EVAL_METRIC", retrieval ? "cosine_ndcg@10" : "cosine_accuracy"),
+            ("MINING", g.enabled ? "true" : "false"),
+            ("PAIRS_DATA", split(d.trainSplit)),
+            ("MINED_DATA", split(PipelinePaths.minedSplit(d.trainSplit))),
+            ("PAIR_COLUMNS", pairColumns),
+            ("NEGATIVE_COLUMN", d.negativeColumn),
+            ("MINE_MODEL", g.model ?? modelDirectory),
+            ("MINE_FLAGS", mineFlags.joined(separator: " ")),
         ]
         return lines.map { "\($0.0) := \($0.1)" }.joined(separator: "\n") + "\n"
     }

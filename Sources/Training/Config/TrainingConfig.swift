@@ -12,6 +12,15 @@ package enum LRSchedulerKind: String, Sendable, Equatable, CaseIterable {
     case constantWithWarmup = "constant_with_warmup"
 }
 
+/// What the evaluation during training (and the pipeline's final `evaluate`) measures.
+package enum EvalTask: String, Sendable, Equatable, CaseIterable {
+    /// Triplet accuracy (sentence-transformers' TripletEvaluator) on (anchor, positive, negative).
+    case triplet
+    /// Retrieval metrics (InformationRetrievalEvaluator) on the split read as (anchor, positive)
+    /// pairs: each anchor searches all the positives.
+    case retrieval
+}
+
 /// Everything `configs/training_config.yaml` says, typed and validated: which model to fine-tune,
 /// on which triplet dataset, and the trainer's hyperparameters (named as in transformers'
 /// `TrainingArguments`, so values carry over from the Python seed project).
@@ -102,13 +111,16 @@ package struct TrainingConfig: Sendable, Equatable {
         package var hubModelID: String?
         /// Create the repository private (true) or public (false); nil: the hub's default.
         package var hubPrivateRepo: Bool?
+        /// What evaluation measures (and so which metrics `metricForBestModel` may name).
+        package var evalTask: EvalTask
 
         package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
                     numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
                     weightDecay: Double, maxGradNorm: Double, lrScheduler: LRSchedulerKind, numCycles: Double,
                     lrSchedulerPower: Double, lrEnd: Double, gradientAccumulationSteps: Int, evalSteps: Int,
                     saveSteps: Int, saveTotalLimit: Int?, loadBestModelAtEnd: Bool, metricForBestModel: String,
-                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?) {
+                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?,
+                    evalTask: EvalTask = .triplet) {
             self.outputDir = outputDir
             self.perDeviceTrainBatchSize = perDeviceTrainBatchSize
             self.perDeviceEvalBatchSize = perDeviceEvalBatchSize
@@ -132,6 +144,7 @@ package struct TrainingConfig: Sendable, Equatable {
             self.loggingDir = loggingDir
             self.seed = seed
             self.resumeFromCheckpoint = resumeFromCheckpoint
+            self.evalTask = evalTask
         }
 
         /// Triplets per optimizer step.
@@ -168,22 +181,78 @@ package struct TrainingConfig: Sendable, Equatable {
         }
     }
 
+    /// Hard-negative mining of the training split before it is tokenized (`make mine`; the `mine`
+    /// tool's options, as sentence-transformers' `mine_hard_negatives` names them).
+    package struct Mining: Sendable, Equatable {
+        /// Train on the mined triplets instead of the split's own negatives.
+        package var enabled: Bool
+        /// The model that mines (a local folder); nil: the base model.
+        package var model: String?
+        package var numNegatives: Int
+        package var rangeMin: Int
+        package var rangeMax: Int?
+        package var maxScore: Double?
+        package var minScore: Double?
+        package var absoluteMargin: Double?
+        package var relativeMargin: Double?
+        /// `top` or `random`.
+        package var samplingStrategy: String
+
+        package init(enabled: Bool = false, model: String? = nil, numNegatives: Int = 1, rangeMin: Int = 0, rangeMax: Int? = nil,
+                    maxScore: Double? = nil, minScore: Double? = nil, absoluteMargin: Double? = nil, relativeMargin: Double? = nil,
+                    samplingStrategy: String = "top") {
+            self.enabled = enabled
+            self.model = model
+            self.numNegatives = numNegatives
+            self.rangeMin = rangeMin
+            self.rangeMax = rangeMax
+            self.maxScore = maxScore
+            self.minScore = minScore
+            self.absoluteMargin = absoluteMargin
+            self.relativeMargin = relativeMargin
+            self.samplingStrategy = samplingStrategy
+        }
+
+        /// The `mine` options these settings give (the seed is the training seed).
+        package func toolArguments(seed: UInt64) -> [String] {
+            var a = ["--num-negatives", String(numNegatives), "--range-min", String(rangeMin), "--sampling-strategy", samplingStrategy,
+                     "--seed", String(seed)]
+            if let rangeMax { a += ["--range-max", String(rangeMax)] }
+            for (flag, v) in [("--max-score", maxScore), ("--min-score", minScore), ("--absolute-margin", absoluteMargin),
+                              ("--relative-margin", relativeMargin)] {
+                if let v { a += [flag, "\(v)"] }
+            }
+            return a
+        }
+    }
+
     package var model: Model
     package var dataset: Dataset
     package var training: Training
     package var modelCard: ModelCardSettings
+    package var mining: Mining
 
-    package init(model: Model, dataset: Dataset, training: Training, modelCard: ModelCardSettings = ModelCardSettings()) {
+    package init(model: Model, dataset: Dataset, training: Training, modelCard: ModelCardSettings = ModelCardSettings(),
+                 mining: Mining = Mining()) {
         self.model = model
         self.dataset = dataset
         self.training = training
         self.modelCard = modelCard
+        self.mining = mining
     }
 
-    /// Metrics `metric_for_best_model` may name: the triplet evaluator's accuracy (share of
-    /// triplets whose anchor is closer, by cosine, to the positive than to the negative) and the
-    /// evaluation loss. The seed's `eval_cosine_accuracy` spelling is accepted too.
+    /// Metrics `metric_for_best_model` may name for the triplet task: the triplet evaluator's
+    /// accuracy (share of triplets whose anchor is closer, by cosine, to the positive than to the
+    /// negative) and the evaluation loss. The seed's `eval_cosine_accuracy` spelling is accepted too.
     package static let bestModelMetrics = ["cosine_accuracy", "loss"]
+
+    /// The metrics `metric_for_best_model` may name for `task`; the first is the default.
+    package static func bestModelMetrics(for task: EvalTask) -> [String] {
+        switch task {
+        case .triplet: return bestModelMetrics
+        case .retrieval: return ["cosine_ndcg@10"] + RetrievalMetrics.names(functions: [.cosine, .dot]).filter { $0 != "cosine_ndcg@10" } + ["loss"]
+        }
+    }
 
     /// The seed project's defaults (its config with `ltg/norbert3-base`), and transformers'
     /// `TrainingArguments` defaults where the seed sets nothing.
@@ -247,7 +316,7 @@ package struct TrainingConfig: Sendable, Equatable {
                 + (t.lrScheduler == .constant ? "" : ", warmup \(Self.number((t.warmupRatio * 100 * 1e6).rounded() / 1e6))% of the steps")),
             ("Optimizer", "AdamW, weight_decay \(Self.number(t.weightDecay)), "
                 + (t.maxGradNorm > 0 ? "gradients clipped to norm \(Self.number(t.maxGradNorm))" : "no gradient clipping")),
-            ("Evaluate", "every \(t.evalSteps) steps; best model by \(t.metricForBestModel) ("
+            ("Evaluate", "every \(t.evalSteps) steps, \(t.evalTask == .triplet ? "triplet accuracy" : "retrieval on the pairs"); best model by \(t.metricForBestModel) ("
                 + (t.greaterIsBetter ? "higher" : "lower") + " is better)"
                 + (t.loadBestModelAtEnd ? ", loaded at the end" : "")),
             ("Checkpoints", "every \(t.saveSteps) steps, "
@@ -257,6 +326,10 @@ package struct TrainingConfig: Sendable, Equatable {
         ]
         if let r = t.resumeFromCheckpoint {
             lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
+        }
+        if mining.enabled {
+            lines.insert(("Mining", "hard negatives for '\(d.trainSplit)' with \(mining.model ?? "the base model"): "
+                + mining.toolArguments(seed: t.seed).joined(separator: " ")), at: 3)
         }
         if t.pushToHub {
             let visibility = t.hubPrivateRepo.map { $0 ? " (private)" : " (public)" } ?? ""

@@ -16,10 +16,12 @@ struct TrainingConfigDecoder {
         ("training", ["output_dir", "per_device_train_batch_size", "per_device_eval_batch_size", "num_train_epochs",
                       "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
-                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
+                      "save_steps", "save_total_limit", "load_best_model_at_end", "eval_task", "metric_for_best_model",
                       "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
                       "push_to_hub", "hub_model_id", "hub_private_repo"]),
         ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
+        ("mining", ["enabled", "model", "num_negatives", "range_min", "range_max", "max_score", "min_score",
+                    "absolute_margin", "relative_margin", "sampling_strategy"]),
     ]
 
     static var sections: [String] { schema.map(\.section) }
@@ -51,6 +53,9 @@ struct TrainingConfigDecoder {
     var setCount = 0
     /// `training.logging_dir` as given (nil: derive from output_dir at the end).
     var loggingDir: String?
+    /// `training.metric_for_best_model` as given, without `eval_` (nil: the eval task's default);
+    /// checked against the task at the end, since the task may come later in the file.
+    var metricForBestModel: (metric: String, given: String)?
     var problems: [String] = []
 
     init(path: String) { self.path = path }
@@ -223,11 +228,28 @@ struct TrainingConfigDecoder {
             var metric = given
             // transformers prefixes evaluation metrics with `eval_`; the seed config spells it so.
             if metric.hasPrefix("eval_") { metric.removeFirst(5) }
-            guard TrainingConfig.bestModelMetrics.contains(metric) else {
-                let valid = TrainingConfig.bestModelMetrics.joined(separator: ", ")
-                throw EmbedError("\(n.mark): \(k): unknown metric '\(given)'; valid: \(valid) (an 'eval_' prefix is allowed)")
+            metricForBestModel = (metric, given)
+        case "training.eval_task":
+            let name = try string(n, k)
+            guard let task = EvalTask(rawValue: name) else {
+                throw EmbedError("\(n.mark): \(k): unknown task '\(name)'; valid: \(EvalTask.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            config.training.metricForBestModel = metric
+            config.training.evalTask = task
+        case "mining.enabled": config.mining.enabled = try bool(n, k)
+        case "mining.model": config.mining.model = try optional(n) { try string(n, k) }
+        case "mining.num_negatives": config.mining.numNegatives = try int(n, k)
+        case "mining.range_min": config.mining.rangeMin = try int(n, k)
+        case "mining.range_max": config.mining.rangeMax = try optional(n) { try int(n, k) }
+        case "mining.max_score": config.mining.maxScore = try optional(n) { try double(n, k) }
+        case "mining.min_score": config.mining.minScore = try optional(n) { try double(n, k) }
+        case "mining.absolute_margin": config.mining.absoluteMargin = try optional(n) { try double(n, k) }
+        case "mining.relative_margin": config.mining.relativeMargin = try optional(n) { try double(n, k) }
+        case "mining.sampling_strategy":
+            let name = try string(n, k)
+            guard ["top", "random"].contains(name) else {
+                throw EmbedError("\(n.mark): \(k): unknown strategy '\(name)'; valid: top, random")
+            }
+            config.mining.samplingStrategy = name
         case "training.logging_steps": config.training.loggingSteps = try int(n, k)
         case "training.logging_dir": loggingDir = try optional(n) { try string(n, k) }
         case "training.seed":
@@ -389,6 +411,24 @@ struct TrainingConfigDecoder {
         let card = config.modelCard
         check(!card.language.contains(where: \.isEmpty), "model_card.language", "must not hold an empty code")
         check(!(card.datasets ?? []).contains(where: \.isEmpty), "model_card.datasets", "must not hold an empty id")
+        // The metric must be one the task produces; without one, the task's own (cosine_accuracy,
+        // cosine_ndcg@10).
+        let valid = TrainingConfig.bestModelMetrics(for: t.evalTask)
+        if let m = metricForBestModel {
+            if valid.contains(m.metric) {
+                t.metricForBestModel = m.metric
+            } else {
+                let key = lastSet("training.metric_for_best_model", "training.eval_task")
+                problems.append("\(origin(key)): training.metric_for_best_model: unknown metric '\(m.given)'; valid: \(valid.joined(separator: ", ")) (for eval_task \(t.evalTask.rawValue); an 'eval_' prefix is allowed)")
+            }
+        } else {
+            t.metricForBestModel = valid[0]
+        }
+        let g = config.mining
+        check(g.numNegatives >= 1, "mining.num_negatives", "must be at least 1, got \(g.numNegatives)")
+        check(g.rangeMin >= 0, "mining.range_min", "must not be negative, got \(g.rangeMin)")
+        if let r = g.rangeMax { check(r > g.rangeMin, "mining.range_max", "must be greater than mining.range_min (\(g.rangeMin)), got \(r)") }
+        if let m = g.model { check(!m.isEmpty, "mining.model", "must not be empty (null mines with the base model)") }
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t

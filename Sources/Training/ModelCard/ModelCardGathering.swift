@@ -56,21 +56,31 @@ extension ModelCard {
             try datasetFacts(name: slug, hubID: datasetIDs.first, table: $0, rows: i.evalRows, columns: d.columns, text: i.evalText)
         }
 
+        // The evaluator training used (training.eval_task), as sentence-transformers names it.
+        let retrieval = t.evalTask == .retrieval
+        let metricNames = retrieval ? RetrievalMetrics.names(functions: [.cosine, .dot]) : TripletMetrics.names
+        func result(_ dataset: String, _ metrics: [(name: String, value: Double)], duringTraining: Bool) -> EvaluationResult {
+            retrieval
+                ? EvaluationResult(task: "Information Retrieval", evaluatorClass: "InformationRetrievalEvaluator", dataset: dataset,
+                                   metrics: metrics, primary: "cosine_ndcg@10", duringTraining: duringTraining)
+                : EvaluationResult(dataset: dataset, metrics: metrics, duringTraining: duringTraining)
+        }
         var evaluations: [EvaluationResult] = []
         if let e = history.finalEvaluation(loadBestModelAtEnd: t.loadBestModelAtEnd) {
-            let metrics = TripletMetrics.names.compactMap { n in e.value(n).map { (name: n, value: $0) } }
-            if !metrics.isEmpty { evaluations.append(EvaluationResult(dataset: "\(slug)-\(d.evalSplit)", metrics: metrics, duringTraining: true)) }
+            let metrics = metricNames.compactMap { n in e.value(n).map { (name: n, value: $0) } }
+            if !metrics.isEmpty { evaluations.append(result("\(slug)-\(d.evalSplit)", metrics, duringTraining: true)) }
         }
         var comparison: Comparison? = nil
         let evalDir = i.outputDirectory + "/eval"
         if let finetuned = try freshResult(evalDir + "/finetuned.json", model: i.outputDirectory + "/model.safetensors") {
             let name = "\(slug)-\(d.testSplit)"
-            evaluations.append(EvaluationResult(dataset: name, metrics: finetuned.metrics.named.map { (name: $0.0, value: $0.1) },
-                                                duringTraining: false))
-            if let base = try FileSystem.readJSONIfPresent(evalDir + "/base.json") {
+            let metrics = metricNames.compactMap { n in finetuned[n]?.double.map { (name: n, value: $0) } }
+            evaluations.append(result(name, metrics, duringTraining: false))
+            if !retrieval, let base = try FileSystem.readJSONIfPresent(evalDir + "/base.json") {
                 let label = "base (\(baseModel ?? PipelinePaths.slug(base["model"]?.string ?? config.model.name)))"
                 comparison = Comparison(dataset: name, baseLabel: label,
-                                        base: try TripletMetrics(json: base, source: evalDir + "/base.json"), finetuned: finetuned.metrics)
+                                        base: try TripletMetrics(json: base, source: evalDir + "/base.json"),
+                                        finetuned: try TripletMetrics(json: finetuned, source: evalDir + "/finetuned.json"))
             }
         }
 
@@ -138,13 +148,13 @@ extension ModelCard {
 
     /// An `evaluate` result file, when it was written after the model it scores (an older one is
     /// the previous model's).
-    static func freshResult(_ path: String, model: String) throws -> (metrics: TripletMetrics, json: JSON)? {
+    static func freshResult(_ path: String, model: String) throws -> JSON? {
         guard let json = try FileSystem.readJSONIfPresent(path) else { return nil }
         let fm = FileManager.default
         guard let written = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
               let saved = (try? fm.attributesOfItem(atPath: model))?[.modificationDate] as? Date,
               written >= saved else { return nil }
-        return (try TripletMetrics(json: json, source: path), json)
+        return json
     }
 
     /// The hub widget's entries and the usage example, as sentence-transformers picks them: the
