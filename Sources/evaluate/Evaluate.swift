@@ -23,6 +23,7 @@ struct Evaluate: Tool {
               evaluate --model models/my-model data/ds/my-model/test.tokens.safetensors \\
                   -o models/my-model/eval/test.json \\
                   --csv models/my-model/eval/triplet_evaluation_test_results.csv
+              evaluate --model models/my-model --bf16 data/nb-nn/test.jsonl.zst   # bf16 matrix products
             """,
         version: EmbedKitVersion.string
     )
@@ -49,6 +50,7 @@ struct Evaluate: Tool {
     @Option(name: .long, help: ArgumentHelp("Also append a row to this CSV (TripletEvaluator's columns).", valueName: "file"))
     var csv: String?
 
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -65,7 +67,8 @@ struct Evaluate: Tool {
         threads.apply()
         log.apply()
         let cols = columns.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        bf16: precision.bf16)
         let progress = ProgressBar("evaluate", unit: "texts")
         let metrics: TripletMetrics
         if inputPath.hasSuffix(".safetensors") {

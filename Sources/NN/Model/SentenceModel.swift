@@ -141,7 +141,7 @@ package final class SentenceModel {
 
     /// Sentence embeddings [B, C] of a packed batch, in evaluation mode (no dropout), through the
     /// encoder's inference pass (no activations kept).
-    package func embed(_ batch: PackedBatch) -> [Float] {
+    package func embed(_ batch: PackedBatch, maxTokensPerPass: Int = SentenceModel.maxTokensPerPass) -> [Float] {
         let C = dimension
         var out = [Float](repeating: 0, count: batch.count * C)
         out.withUnsafeMutableBufferPointer { o in
@@ -149,7 +149,7 @@ package final class SentenceModel {
             while first < batch.count {
                 // Whole sequences from `first` while they fit the budget (at least one).
                 var last = first + 1
-                while last < batch.count, batch.offsets[last + 1] - batch.offsets[first] <= Self.maxTokensPerPass { last += 1 }
+                while last < batch.count, batch.offsets[last + 1] - batch.offsets[first] <= maxTokensPerPass { last += 1 }
                 let part = first == 0 && last == batch.count ? batch : batch.slice(first..<last)
                 let hidden = encoder.infer(part)
                 poolingForward(o.baseAddress! + first * C, hidden, offsets: part.offsets, C: C, mode: pooling)

@@ -73,3 +73,11 @@ package enum MatmulPrecision: String, Sendable, CaseIterable {
         log("note: bf16 requested, but \(why): matrix products run in fp32")
     }()
 }
+
+/// x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as a Float: the rounding the
+/// bf16 products apply to their operands (CKernels' nk_bf16_from_float), for emulations and tests.
+package func bf16Rounded(_ x: Float) -> Float {
+    let u = x.bitPattern
+    if u & 0x7FFF_FFFF > 0x7F80_0000 { return Float(bitPattern: (u | 0x0040_0000) & 0xFFFF_0000) }
+    return Float(bitPattern: (u &+ 0x7FFF &+ ((u >> 16) & 1)) & 0xFFFF_0000)
+}

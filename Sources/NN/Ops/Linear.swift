@@ -65,7 +65,7 @@ let gemmRowSplit: Bool = {
 }()
 
 /// C[M, N] = op(A) · op(B) + beta·C (row-major) for a linear layer, on all workers.
-func linearGemm(
+package func linearGemm(
     _ precision: MatmulPrecision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
     _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
     _ C: UnsafeMutablePointer<Float>, ldc: Int
@@ -96,7 +96,7 @@ func linearGemm(
 /// C[M, N] = alpha·op(A)·op(B) + beta·C (row-major) on the calling thread, in `precision` (fp32:
 /// OpenBLAS; bf16: CKernels' AVX512-BF16 kernel, or fp32 where the CPU lacks it).
 @inline(__always)
-func gemm(
+package func gemm(
     _ precision: MatmulPrecision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float = 1,
     _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
     _ C: UnsafeMutablePointer<Float>, ldc: Int

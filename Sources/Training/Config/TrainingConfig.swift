@@ -94,13 +94,16 @@ package struct TrainingConfig: Sendable, Equatable {
         package var seed: UInt64
         /// A checkpoint directory, `latest` (the newest `checkpoint-N` in `outputDir`), or nil.
         package var resumeFromCheckpoint: String?
+        /// Matrix products with bf16 operands and fp32 sums (transformers' `bf16`; MatmulPrecision).
+        package var bf16 = false
 
         package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
                     numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
                     weightDecay: Double, maxGradNorm: Double, lrScheduler: LRSchedulerKind, numCycles: Double,
                     lrSchedulerPower: Double, lrEnd: Double, gradientAccumulationSteps: Int, evalSteps: Int,
                     saveSteps: Int, saveTotalLimit: Int?, loadBestModelAtEnd: Bool, metricForBestModel: String,
-                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?) {
+                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?,
+                    bf16: Bool = false) {
             self.outputDir = outputDir
             self.perDeviceTrainBatchSize = perDeviceTrainBatchSize
             self.perDeviceEvalBatchSize = perDeviceEvalBatchSize
@@ -124,6 +127,7 @@ package struct TrainingConfig: Sendable, Equatable {
             self.loggingDir = loggingDir
             self.seed = seed
             self.resumeFromCheckpoint = resumeFromCheckpoint
+            self.bf16 = bf16
         }
 
         /// Triplets per optimizer step.
@@ -218,6 +222,7 @@ package struct TrainingConfig: Sendable, Equatable {
             ("Logging", "every \(t.loggingSteps) steps to \(t.loggingDir)"),
             ("Seed", "\(t.seed)"),
         ]
+        if t.bf16 { lines.append(("Precision", "bf16 matrix products (fp32 weights, gradients and optimizer)")) }
         if let r = t.resumeFromCheckpoint {
             lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
         }
