@@ -113,7 +113,7 @@ import Testing
         var r = SplitMix64(seed: seed)
         var x = (0..<n).map { _ in (Float(r.next() >> 40) / 16_777_216 - 0.5) * scale }
         // Edge values where there is room: zeros of both signs, large, tiny, subnormal, infinities.
-        let special: [Float] = [0, -0.0, 1, -1, 9.5, -9.5, 100, -100, 1e-30, -1e-30, 1e-40, .infinity, -.infinity, 4, -4, 0.625]
+        let special: [Float] = [0, -0.0, 1, -1, 9.5, -9.5, 100, -100, 1e-30, -1e-30, Float(bitPattern: 0x0001_16C2), .infinity, -.infinity, 4, -4, 0.625]
         for (i, v) in special.enumerated() where i * 7 < n { x[i * 7] = v }
         return x
     }
