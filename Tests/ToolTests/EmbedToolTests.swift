@@ -19,6 +19,13 @@ struct EmbedToolTests {
         return (texts, try ref.floats("embeddings"))
     }
 
+    /// The vectors of `embed`'s JSON lines output, one row a line.
+    func vectors(_ stdout: String) throws -> [[Float]] {
+        try stdout.split(separator: "\n").map { line in
+            try #require(try JSON.parse(String(line))["embedding"]?.array?.compactMap { $0.double.map(Float.init) })
+        }
+    }
+
     func worstCosine(_ got: [Float], _ want: [Float], dimension C: Int) -> Float {
         var worst: Float = 1
         for r in 0..<(want.count / C) {
@@ -69,9 +76,7 @@ struct EmbedToolTests {
         let input = texts.joined(separator: "\n") + "\n"
         let r = try ToolRunner.run("embed", ["--model", TestPaths.minilm!, "--bf16"], stdin: input)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try r.stdout.split(separator: "\n").map { line -> [Float] in
-            try #require(try JSON.parse(String(line))["embedding"]?.array?.compactMap { $0.double.map(Float.init) })
-        }
+        let rows = try vectors(r.stdout)
         #expect(rows.count == texts.count)
         #expect(worstCosine(rows.flatMap { $0 }, want, dimension: 384) >= 0.999)
         let notes = r.stderr.components(separatedBy: "bf16 requested").count - 1
@@ -86,9 +91,7 @@ struct EmbedToolTests {
         let input = texts.joined(separator: "\n") + "\n"
         let r = try ToolRunner.run("embed", ["--model", TestPaths.minilm!, "--quiet"], stdin: input)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try r.stdout.split(separator: "\n").map { line -> [Float] in
-            try #require(try JSON.parse(String(line))["embedding"]?.array?.compactMap { $0.double.map(Float.init) })
-        }
+        let rows = try vectors(r.stdout)
         #expect(rows.count == texts.count)
         #expect(worstCosine(rows.flatMap { $0 }, want, dimension: 384) >= 0.99999)
 
