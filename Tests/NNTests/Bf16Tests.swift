@@ -107,25 +107,7 @@ struct Bf16Tests {
     }
 
     @Test func relativeAttention() {
-        let D = 32, heads = 2
-        let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
-        let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: heads)
-        let T = layout.tokens, R = buckets.rows
-        let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
-        let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
-        let rng = CounterRandom(seed: 5, 6)
-        func run(_ precision: MatmulPrecision) {
-            relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
-                                     layout: layout, D: D, dropoutP: 0.25, rng: rng, precision: precision)
-        }
-        func loss() -> Double { run(.fp32); return ctx.dot(dout) }
-        run(.bf16)
-        let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
-        relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
-                                  pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: 0.25, rng: rng, precision: .bf16)
-        check(qk, dqk, loss, "dqk", tolerance: .bf16)
-        check(v, dv, loss, "dv", tolerance: .bf16)
-        check(pos, dpos, loss, "dpos", tolerance: .bf16)
+        checkRelativeAttention(D: 32, dropoutP: 0.25, precision: .bf16, tolerance: .bf16)
     }
 
     @Test func bertEncoder() {

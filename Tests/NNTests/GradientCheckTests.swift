@@ -124,25 +124,7 @@ import Testing
     /// longer than half the bucket size), with dropout.
     @Test(arguments: [Float(0), 0.25])
     func relativeAttention(dropoutP: Float) {
-        let D = 8, heads = 2
-        let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
-        let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: heads)
-        let T = layout.tokens, R = buckets.rows
-        let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
-        let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
-        let rng = CounterRandom(seed: 5, 6)
-        func loss() -> Double {
-            relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
-                                     layout: layout, D: D, dropoutP: dropoutP, rng: rng)
-            return ctx.dot(dout)
-        }
-        _ = loss()
-        let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
-        relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
-                                  pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: dropoutP, rng: rng)
-        check(qk, dqk, loss, "dqk")
-        check(v, dv, loss, "dv")
-        check(pos, dpos, loss, "dpos")
+        checkRelativeAttention(D: 8, dropoutP: dropoutP)
     }
 
     @Test func logBucketsAreSymmetricAndMonotone() {
@@ -242,6 +224,31 @@ extension GradientCheckTests {
         checkEncoder(NorbertEncoder(config: config), seed: 43, scale: 0.8, layerNormSuffix: "layer_norm.weight",
                      sequences: [[1, 5, 7, 2], [1, 9, 2], [1, 3, 4, 11, 12, 13, 14, 15, 2]])
     }
+}
+
+/// NorBERT3's relative-position attention (two heads, sequences of 3, 13 and 1 tokens, log buckets
+/// reached): dqk, dv and dpos against finite differences of the fp32 forward. With `precision` bf16
+/// the analytic gradients come from a bf16 forward and backward, compared at `tolerance`.
+func checkRelativeAttention(D: Int, dropoutP: Float, precision: MatmulPrecision = .fp32, tolerance: Tolerance = .fp32,
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+    let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
+    let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: 2)
+    let T = layout.tokens, R = buckets.rows
+    let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
+    let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
+    let rng = CounterRandom(seed: 5, 6)
+    func run(_ p: MatmulPrecision) {
+        relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
+                                 layout: layout, D: D, dropoutP: dropoutP, rng: rng, precision: p)
+    }
+    func loss() -> Double { run(.fp32); return ctx.dot(dout) }
+    run(precision)
+    let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
+    relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
+                              pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: dropoutP, rng: rng, precision: precision)
+    check(qk, dqk, loss, "dqk", tolerance: tolerance, sourceLocation: sourceLocation)
+    check(v, dv, loss, "dv", tolerance: tolerance, sourceLocation: sourceLocation)
+    check(pos, dpos, loss, "dpos", tolerance: tolerance, sourceLocation: sourceLocation)
 }
 
 /// A whole encoder with random weights (LayerNorm weights near 1) and dropout on: every parameter
