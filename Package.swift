@@ -8,7 +8,8 @@
 //   Hub          the Hugging Face hub client (libcurl), model and dataset fetching           → IO
 //   NN           ops (forward/backward per layer, OpenBLAS) and the encoders, model folders → IO
 //   Inference    text → vectors, evaluators                                → NN, Tokenizers, IO
-//   Training     config, objective, optimizer, sampler, trainer, checkpoints → Inference, NN, IO
+//   DataParallel the ranks of an MPI job (Open MPI loaded at run time), collectives       → IO
+//   Training     config, objective, optimizer, sampler, trainer, checkpoints → Inference, NN, DataParallel, IO
 //   CLI          the tools' shared options and error path (swift-argument-parser)          → IO
 import PackageDescription
 
@@ -36,6 +37,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
+        .executable(name: "upload", targets: ["upload"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -52,6 +54,8 @@ let package = Package(
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         // AVX2/AVX-512 element-wise kernels and AVX512-BF16 matrix products, chosen at run time.
         .target(name: "CKernels", cSettings: portableC, linkerSettings: [.linkedLibrary("m")]),
+        // Open MPI, dlopen()ed at run time under an MPI launcher only: nothing of MPI to build or link.
+        .target(name: "CMPIDyn", linkerSettings: [.linkedLibrary("dl")]),
 
         // The library, bottom to top.
         .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML"], swiftSettings: fastSettings),
@@ -59,25 +63,29 @@ let package = Package(
         .target(name: "Hub", dependencies: ["IO", "CCurl", "CCurlShim"], swiftSettings: fastSettings),
         .target(name: "NN", dependencies: ["IO", "CBLAS", "CKernels"], swiftSettings: fastSettings + portableSwift),
         .target(name: "Inference", dependencies: ["NN", "Tokenizers", "IO"], swiftSettings: fastSettings),
-        .target(name: "Training", dependencies: ["Inference", "NN", "IO"], swiftSettings: fastSettings),
+        .target(name: "DataParallel", dependencies: ["IO", "CMPIDyn"], swiftSettings: fastSettings),
+        .target(name: "Training", dependencies: ["Inference", "NN", "DataParallel", "IO"], swiftSettings: fastSettings),
         .target(name: "CLI", dependencies: ["IO", argumentParser], swiftSettings: fastSettings),
 
         // The tools: argument parsing and output over the library.
         .executableTarget(name: "fetch-data", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "tokenize", dependencies: ["CLI", "Tokenizers", "IO", argumentParser], swiftSettings: fastSettings),
-        .executableTarget(name: "train", dependencies: ["CLI", "Training", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "train", dependencies: ["CLI", "Training", "DataParallel", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
-        .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
+        .executableTarget(name: "upload", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "embedkit-bench", dependencies: ["Training", "DataParallel", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
         // tests of the built tools. Fixtures live in Tests/Fixtures, read by path.
-        .target(name: "TestSupport", dependencies: ["NN", "IO"], path: "Tests/TestSupport", swiftSettings: fastSettings),
+        .target(name: "TestSupport", dependencies: ["NN", "IO", "CZlib"], path: "Tests/TestSupport", swiftSettings: fastSettings),
         .testTarget(name: "IOTests", dependencies: ["IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings + portableSwift),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "DataParallel", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "ToolTests", dependencies: ["Training", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
     ]
 )

@@ -34,6 +34,11 @@ package final class TextEmbedder {
                   batchSize: batchSize, forceNormalize: forceNormalize)
     }
 
+    /// A model already in memory, with the tokenizer of a model folder.
+    package convenience init(model: SentenceModel, tokenizerDirectory: String, batchSize: Int = 32) throws {
+        self.init(model: model, tokenizer: try Tokenizer.load(directory: tokenizerDirectory), batchSize: batchSize)
+    }
+
     package var dimension: Int { model.dimension }
 
     /// Token ids of each text (on all cores), checked against the model's vocabulary.

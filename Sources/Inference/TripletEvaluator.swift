@@ -33,10 +33,23 @@ package struct TripletMetrics: Sendable, Equatable {
                               manhattan: mix(manhattan, o.manhattan), count: n)
     }
 
+    /// The metric names, in the evaluator's order.
+    package static let names = ["cosine_accuracy", "dot_accuracy", "euclidean_accuracy", "manhattan_accuracy", "max_accuracy"]
+
     /// As the evaluator names them (`cosine_accuracy`, …), in its order.
     package var named: [(String, Double)] {
         [("cosine_accuracy", cosine), ("dot_accuracy", dot), ("euclidean_accuracy", euclidean),
          ("manhattan_accuracy", manhattan), ("max_accuracy", max)]
+    }
+
+    /// Reads the metrics back from `json(extra:)`'s output (an `evaluate` result file).
+    package init(json: JSON, source: String) throws {
+        func value(_ k: String) throws -> Double {
+            guard let v = json[k]?.double else { throw EmbedError("\(source): no number '\(k)' (not an evaluate result)") }
+            return v
+        }
+        self.init(cosine: try value("cosine_accuracy"), dot: try value("dot_accuracy"), euclidean: try value("euclidean_accuracy"),
+                  manhattan: try value("manhattan_accuracy"), count: json["triplets"]?.int ?? 0)
     }
 
     package func json(extra: [(String, JSON)] = []) -> JSON {
@@ -51,7 +64,8 @@ package struct TripletMetrics: Sendable, Equatable {
 package enum TripletEvaluator {
     /// Embeds the first `limit` rows of the three columns and scores them.
     package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
-                                batchSize: Int, progress: ProgressBar? = nil) throws -> TripletMetrics {
+                                batchSize: Int, progress: ProgressBar? = nil,
+                                observe: ((_ row: Int, _ cosPositive: Double, _ cosNegative: Double) -> Void)? = nil) throws -> TripletMetrics {
         guard columns.count == 3 else { throw EmbedError("triplet evaluation needs anchor, positive and negative columns") }
         try table.require(columns: columns, source: "evaluation data")
         let n = Swift.min(limit ?? table.rows, table.rows)
@@ -62,12 +76,15 @@ package enum TripletEvaluator {
         for c in columns {
             emb.append(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) })
         }
-        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: model.dimension)
+        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: model.dimension,
+                     observe: observe)
     }
 
-    /// Accuracies from embeddings [count, dimension] of each column.
+    /// Accuracies from embeddings [count, dimension] of each column. `observe`, when given, sees each
+    /// triplet's two cosine similarities (the report keeps the extremes).
     package static func score(anchors a: [Float], positives p: [Float], negatives ng: [Float], count n: Int,
-                             dimension C: Int) -> TripletMetrics {
+                             dimension C: Int,
+                             observe: ((_ row: Int, _ cosPositive: Double, _ cosNegative: Double) -> Void)? = nil) -> TripletMetrics {
         var hits = [0, 0, 0, 0]
         for i in 0..<n {
             let ai = Array(a[(i * C)..<((i + 1) * C)]), pi = Array(p[(i * C)..<((i + 1) * C)]), ni = Array(ng[(i * C)..<((i + 1) * C)])
@@ -80,6 +97,7 @@ package enum TripletEvaluator {
             }
             let cosP = ap / (Swift.max(aa.squareRoot(), 1e-12) * Swift.max(pp.squareRoot(), 1e-12))
             let cosN = an / (Swift.max(aa.squareRoot(), 1e-12) * Swift.max(nn.squareRoot(), 1e-12))
+            observe?(i, cosP, cosN)
             if cosP > cosN { hits[0] += 1 }
             if ap > an { hits[1] += 1 }
             if eap < ean { hits[2] += 1 }

@@ -20,9 +20,13 @@ package struct TrainerState: Sendable, Equatable {
     package var logHistory: [JSON]
     package var seed: UInt64
     package var trainRows: Int
+    /// Triplets per micro-batch over all data-parallel ranks (ranks × per-device batch); a resumed
+    /// run needs the same, whatever its number of ranks. Nil in checkpoints that predate it.
+    package var globalBatchSize: Int?
 
     package init(globalStep: Int = 0, maxSteps: Int, epoch: Double = 0, bestMetric: Double? = nil, bestCheckpoint: String? = nil,
-                pendingLossSum: Double = 0, pendingLossSteps: Int = 0, logHistory: [JSON] = [], seed: UInt64, trainRows: Int) {
+                pendingLossSum: Double = 0, pendingLossSteps: Int = 0, logHistory: [JSON] = [], seed: UInt64, trainRows: Int,
+                globalBatchSize: Int? = nil) {
         self.globalStep = globalStep
         self.maxSteps = maxSteps
         self.epoch = epoch
@@ -33,6 +37,7 @@ package struct TrainerState: Sendable, Equatable {
         self.logHistory = logHistory
         self.seed = seed
         self.trainRows = trainRows
+        self.globalBatchSize = globalBatchSize
     }
 
     package var json: JSON {
@@ -45,6 +50,7 @@ package struct TrainerState: Sendable, Equatable {
             ("pending_loss_sum", .number(pendingLossSum)),
             ("pending_loss_steps", .number(Double(pendingLossSteps))),
             ("train_rows", .number(Double(trainRows))),
+            ("global_batch_size", globalBatchSize.map { .number(Double($0)) } ?? .null),
             ("rng", .object(JSONObject([
                 ("seed", .string(String(seed))),
                 ("data_order", "NO_DUPLICATES shuffle seeded with seed + epoch"),
@@ -65,7 +71,8 @@ package struct TrainerState: Sendable, Equatable {
         self.init(globalStep: try int("global_step"), maxSteps: try int("max_steps"), epoch: json["epoch"]?.double ?? 0,
                   bestMetric: json["best_metric"]?.double, bestCheckpoint: json["best_model_checkpoint"]?.string,
                   pendingLossSum: json["pending_loss_sum"]?.double ?? 0, pendingLossSteps: json["pending_loss_steps"]?.int ?? 0,
-                  logHistory: json["log_history"]?.array ?? [], seed: seed, trainRows: try int("train_rows"))
+                  logHistory: json["log_history"]?.array ?? [], seed: seed, trainRows: try int("train_rows"),
+                  globalBatchSize: json["global_batch_size"]?.int)
     }
 }
 

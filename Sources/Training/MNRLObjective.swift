@@ -1,19 +1,52 @@
+import DataParallel
 import IO
 import Inference
 import NN
 
 /// One micro-batch for MultipleNegativesRankingLoss: `columns` groups of `size` sequences packed in
-/// order — all anchors, then all positives, then (optionally) all negatives.
+/// order — all anchors, then all positives, then (optionally) all negatives. Under data
+/// parallelism it is one rank's share of the step's global micro-batch: rows
+/// `firstRow ..< firstRow + size` of `globalSize`.
 package struct TripletBatch: Sendable {
     package var packed: PackedBatch
     package var size: Int
     package var columns: Int
+    package var firstRow: Int
+    package var globalSize: Int
 
-    package init(packed: PackedBatch, size: Int, columns: Int) {
+    package init(packed: PackedBatch, size: Int, columns: Int, firstRow: Int = 0, globalSize: Int? = nil) {
         precondition(packed.count == size * columns, "a batch of \(columns) columns × \(size) rows")
         self.packed = packed
         self.size = size
         self.columns = columns
+        self.firstRow = firstRow
+        self.globalSize = globalSize ?? size
+        precondition(firstRow >= 0 && firstRow + size <= self.globalSize, "rows outside the global batch")
+    }
+
+    /// The rows of a global micro-batch of `rows` rows that rank `rank` of `ranks` computes:
+    /// contiguous, as even as possible (a full batch of N·b rows gives rank r rows r·b ..< (r+1)·b).
+    package static func share(of rows: Int, rank: Int, ranks: Int) -> Range<Int> {
+        (rows * rank / ranks)..<(rows * (rank + 1) / ranks)
+    }
+
+    /// Rank `rank`'s share of the global micro-batch `rows` (row indices into `columns`' tables):
+    /// its rows packed column by column, each sequence keyed for dropout by its place in the global
+    /// batch (column · rows.count + row), so that the rank draws exactly the masks one process with
+    /// the whole batch would.
+    package static func share(_ rows: [Int], rank: Int, ranks: Int, columns: Int,
+                              ids: (_ column: Int, _ row: Int) -> UnsafeBufferPointer<Int32>) -> TripletBatch {
+        let mine = share(of: rows.count, rank: rank, ranks: ranks)
+        var packed = PackedBatch()
+        var sequenceIDs: [Int] = []
+        for c in 0..<columns {
+            for i in mine {
+                packed.append(ids(c, rows[i]))
+                sequenceIDs.append(c * rows.count + i)
+            }
+        }
+        if ranks > 1 { packed.sequenceIDs = sequenceIDs }
+        return TripletBatch(packed: packed, size: mine.count, columns: columns, firstRow: mine.lowerBound, globalSize: rows.count)
     }
 }
 
@@ -79,8 +112,9 @@ package final class MNRLObjective {
         }
     }
 
-    /// Adds the parameter gradients for d(loss)/d(embeddings) of the last forward.
-    package func backward(_ dEmbeddings: [Float]) {
+    /// Adds the parameter gradients for d(loss)/d(embeddings) of the last forward; `layerDone` as
+    /// in `TransformerEncoder.backward`.
+    package func backward(_ dEmbeddings: [Float], layerDone: ((Int) -> Void)? = nil) {
         let C = model.dimension, n = lastOffsets.count - 1
         var dPooled = dEmbeddings
         if model.normalize {
@@ -102,7 +136,60 @@ package final class MNRLObjective {
                 poolingBackward(dHidden, dp.baseAddress!, offsets: lastOffsets, C: C, mode: model.pooling, argmax: a.baseAddress)
             }
         }
-        model.encoder.backward(dHidden)
+        model.encoder.backward(dHidden, layerDone: layerDone)
+    }
+
+    /// forward → loss → backward on one rank of a data-parallel job, for MNRL over the whole global
+    /// micro-batch (sentence-transformers' `gather_across_devices=True`): the ranks all-gather their
+    /// candidates (positives and negatives), each scores its own anchors against all of them (its
+    /// positives start at column k·firstRow of the gathered block), and a reduce-scatter sums every
+    /// rank's gradient of each candidate back to the rank that computed it. Each rank's loss is
+    /// weighted by its share of the anchors (size / globalSize), so the ranks' gradients sum to the
+    /// gradient one process would get for the whole batch. Returns this rank's share of the global
+    /// loss (the ranks' shares sum to it).
+    package func accumulateGradients(_ batch: TripletBatch, dropout: DropoutContext?, lossScale: Float,
+                                     communicator comm: any Communicator, layerDone: ((Int) -> Void)?) -> Double {
+        let C = model.dimension, k = batch.columns - 1, b = batch.size, M = batch.globalSize
+        let counts = (0..<comm.size).map { TripletBatch.share(of: M, rank: $0, ranks: comm.size).count * k * C }
+        precondition(counts[comm.rank] == k * b * C, "the batch is not this rank's share")
+        let embeddings = b > 0 ? forward(batch, dropout: dropout) : []
+        var candidates = [Float](repeating: 0, count: max(k * M * C, 1))
+        var dCandidates = [Float](repeating: 0, count: max(k * M * C, 1))
+        var dEmbeddings = [Float](repeating: 0, count: max((k + 1) * b * C, 1))
+        var share = 0.0
+        embeddings.withUnsafeBufferPointer { e in
+            candidates.withUnsafeMutableBufferPointer { all in
+                // An empty array may have no address; a rank without rows sends nothing from it.
+                let mine = e.baseAddress.map { $0 + b * C } ?? UnsafePointer(all.baseAddress!)
+                comm.startAllGather(mine, into: all.baseAddress!, counts: counts).wait()
+            }
+        }
+        if b > 0 {
+            let r = embeddings.withUnsafeBufferPointer { e in
+                candidates.withUnsafeBufferPointer { all in
+                    dEmbeddings.withUnsafeMutableBufferPointer { dE in
+                        dCandidates.withUnsafeMutableBufferPointer { dAll in
+                            multipleNegativesRankingLoss(anchors: e.baseAddress!, candidates: all.baseAddress!, B: b, N: k * M, C: C,
+                                                         scale: scale, lossScale: lossScale * Float(b) / Float(M), labelOffset: k * batch.firstRow,
+                                                         dAnchors: dE.baseAddress!, dCandidates: dAll.baseAddress!)
+                        }
+                    }
+                }
+            }
+            share = Double(r.loss) * Double(b) / Double(M)
+        }
+        dCandidates.withUnsafeBufferPointer { dAll in
+            dEmbeddings.withUnsafeMutableBufferPointer { dE in
+                comm.startReduceScatter(dAll.baseAddress!, into: dE.baseAddress! + b * C, counts: counts).wait()
+            }
+        }
+        if b > 0 {
+            backward(dEmbeddings, layerDone: layerDone)
+        } else if let layerDone {
+            // No rows here, so no gradient; announce the layers all the same, as the other ranks do.
+            for l in model.encoder.layerParameterRanges.indices.reversed() { layerDone(l) }
+        }
+        return share
     }
 
     /// forward → loss → backward on one process: returns the loss, adds lossScale·∇ to the gradients.

@@ -1,3 +1,4 @@
+import DataParallel
 import Foundation
 import IO
 import Inference
@@ -12,13 +13,19 @@ package struct TrainingInputs {
     package var trainSource: String
     package var eval: (any TokenTable)?
     package var evalSource: String?
+    /// The splits' text (JSON Lines), for the model card's samples and examples; nil: none shown.
+    package var trainText: String?
+    package var evalText: String?
 
-    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?) {
+    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?,
+                 trainText: String? = nil, evalText: String? = nil) {
         self.modelDirectory = modelDirectory
         self.train = train
         self.trainSource = trainSource
         self.eval = eval
         self.evalSource = evalSource
+        self.trainText = trainText
+        self.evalText = evalText
     }
 }
 
@@ -26,6 +33,8 @@ package struct TrainingInputs {
 package struct TrainingResult: Sendable {
     package var steps: Int
     package var interrupted: Bool
+    /// The signal that stopped the run (on any rank), if one did.
+    package var stopSignal: Int32?
     package var finalMetrics: TripletMetrics?
     package var bestMetric: Double?
     package var bestCheckpoint: String?
@@ -37,6 +46,12 @@ package struct TrainingResult: Sendable {
 /// micro-batch losses, global-norm clipping, AdamW with a transformers learning-rate schedule,
 /// periodic logging, evaluation and checkpoints, the best model at the end. Deterministic: the same
 /// config and seed give the same weights bit for bit, and a resumed run the same losses.
+///
+/// Data-parallel over the ranks of `communicator` (an MPI job): the global batch is ranks ×
+/// per_device_train_batch_size, formed by the sampler exactly as one process would form it, each
+/// rank computing its contiguous share (see `trainStep`); the result is the one process's. Rank 0
+/// alone writes logs, checkpoints and the model; the ranks agree every step on whether to stop,
+/// and evaluate each a shard of the eval split.
 package final class Trainer {
     package let config: TrainingConfig
     package let inputs: TrainingInputs
@@ -47,6 +62,9 @@ package final class Trainer {
     var state: TrainerState
     let schedule: LRSchedule
     let rows: Int
+    let communicator: any Communicator
+    /// Triplets per micro-batch over all ranks: ranks × per_device_train_batch_size.
+    let globalBatchSize: Int
     let batchesPerEpoch: Int
     let stepsPerEpoch: Int
     private let rowHashes: [UInt64]
@@ -61,28 +79,35 @@ package final class Trainer {
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
+    /// Seconds spent evaluating in this process (the model card's training time).
+    var evaluationSeconds = 0.0
 
-    package init(options: TrainOptions, inputs: TrainingInputs) throws {
+    package init(options: TrainOptions, inputs: TrainingInputs, communicator: any Communicator = SingleProcess()) throws {
         config = options.config
         self.inputs = inputs
+        self.communicator = communicator
         let d = config.dataset, t = config.training
         columns = d.columns
         try inputs.train.require(columns: columns, source: inputs.trainSource)
         if let e = inputs.eval { try e.require(columns: columns, source: inputs.evalSource ?? "eval data") }
 
         // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
+        // Only rank 0 reads checkpoints (the other ranks' machines need not see rank 0's disk): the
+        // others load the base model, and rank 0 sends them the weights and the optimizer state.
         var resumeFrom: String? = nil
         switch options.resume {
         case .none: break
         case .latest:
-            guard let last = Checkpoint.list(in: t.outputDir).last else {
-                throw EmbedError("--resume: no checkpoint-N in \(t.outputDir) to resume from")
+            resumeFrom = try communicator.fromRoot { () throws -> String in
+                guard let last = Checkpoint.list(in: t.outputDir).last else {
+                    throw EmbedError("--resume: no checkpoint-N in \(t.outputDir) to resume from")
+                }
+                return last.path
             }
-            resumeFrom = last.path
         case .checkpoint(let p):
             resumeFrom = p
         }
-        model = try SentenceModel.load(directory: resumeFrom ?? inputs.modelDirectory)
+        model = try SentenceModel.load(directory: communicator.isMain ? resumeFrom ?? inputs.modelDirectory : inputs.modelDirectory)
         // The config's max_seq_length is the truncation length, as the seed sets model.max_seq_length.
         model.maxSeqLength = min(config.model.maxSeqLength, model.encoder.maxPositions)
         model.encoder.matmulPrecision = MatmulPrecision.resolve(config.training.bf16 ? .bf16 : .fp32)
@@ -94,7 +119,8 @@ package final class Trainer {
         // Tokens longer than max_seq_length mean the tokens file was made for another length.
         try inputs.train.validate(columns: columns, rows: rows, maxLength: model.maxSeqLength,
             vocabularySize: model.encoder.vocabularySize, source: inputs.trainSource)
-        batchesPerEpoch = (rows + t.perDeviceTrainBatchSize - 1) / t.perDeviceTrainBatchSize
+        globalBatchSize = t.perDeviceTrainBatchSize * communicator.size
+        batchesPerEpoch = (rows + globalBatchSize - 1) / globalBatchSize
         stepsPerEpoch = max(1, (batchesPerEpoch + t.gradientAccumulationSteps - 1) / t.gradientAccumulationSteps)
         let maxSteps = t.maxSteps > 0 ? t.maxSteps : Int((t.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
         guard maxSteps > 0 else { throw EmbedError("training would take 0 steps (num_train_epochs \(t.numTrainEpochs))") }
@@ -111,13 +137,38 @@ package final class Trainer {
         }
         rowHashes = hashes
 
-        state = TrainerState(maxSteps: maxSteps, seed: t.seed, trainRows: rows)
+        state = TrainerState(maxSteps: maxSteps, seed: t.seed, trainRows: rows, globalBatchSize: globalBatchSize)
         if let resumeFrom {
-            state = try Checkpoint.loadState(resumeFrom, optimizer: optimizer)
-            guard state.trainRows == rows, state.seed == t.seed, state.maxSteps == maxSteps else {
-                throw EmbedError("\(resumeFrom): this checkpoint was made with \(state.trainRows) training rows, seed \(state.seed) and \(state.maxSteps) steps; the config now gives \(rows), \(t.seed) and \(maxSteps)")
+            let global = globalBatchSize, ranks = communicator.size, optimizer = self.optimizer
+            state = try communicator.fromRoot { () throws -> TrainerState in
+                let state = try Checkpoint.loadState(resumeFrom, optimizer: optimizer)
+                if let made = state.globalBatchSize, made != global {
+                    throw EmbedError("\(resumeFrom): this checkpoint was made with a global batch of \(made) triplets; now it is \(ranks) rank\(ranks == 1 ? "" : "s") × per_device_train_batch_size \(t.perDeviceTrainBatchSize) = \(global). Resume with ranks × per_device_train_batch_size = \(made)")
+                }
+                guard state.trainRows == rows, state.seed == t.seed, state.maxSteps == maxSteps else {
+                    throw EmbedError("\(resumeFrom): this checkpoint was made with \(state.trainRows) training rows, seed \(state.seed) and \(state.maxSteps) steps; the config now gives \(rows), \(t.seed) and \(maxSteps)")
+                }
+                return state
             }
+            state.globalBatchSize = globalBatchSize
             log("Resuming from \(resumeFrom) at step \(state.globalStep) of \(maxSteps)")
+        }
+        // Every rank starts from rank 0's weights (and optimizer state, when resuming).
+        if communicator.size > 1 {
+            let p = model.encoder.parameters
+            communicator.broadcast(p.values, count: p.count)
+            if resumeFrom != nil {
+                var adamStep = optimizer.step
+                communicator.broadcast(&adamStep, bytes: MemoryLayout<Int>.size, root: 0)
+                let n = optimizer.count
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: n), v = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                defer { m.deallocate(); v.deallocate() }
+                m.initialize(from: optimizer.m, count: n)
+                v.initialize(from: optimizer.v, count: n)
+                communicator.broadcast(m, count: n)
+                communicator.broadcast(v, count: n)
+                optimizer.restore(step: adamStep, m: m, v: v)
+            }
         }
     }
 
@@ -126,23 +177,30 @@ package final class Trainer {
     package func run() throws -> TrainingResult {
         let t = config.training
         let fm = FileManager.default
-        try? fm.createDirectory(atPath: t.outputDir, withIntermediateDirectories: true)
-        metricsLog = try MetricsLog(directory: t.loggingDir)
+        try communicator.onRoot {
+            try? fm.createDirectory(atPath: t.outputDir, withIntermediateDirectories: true)
+            self.metricsLog = try MetricsLog(directory: t.loggingDir)
+        }
         let total = state.maxSteps
-        log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
+        let ranks = communicator.size
+        let batches = ranks == 1 ? "\(t.perDeviceTrainBatchSize)" : "\(globalBatchSize) (\(ranks) ranks × \(t.perDeviceTrainBatchSize))"
+        log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(batches) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
         let progress = ProgressBar("train", total: total, unit: "step", initial: state.globalStep)
         self.progress = progress
         var epochBatches: (epoch: Int, batches: [[Int]])? = nil
         var windowStart = ProgressBar.now()
         var windowTriplets = 0
         var lastNorm = 0.0
+        var windowCommunication = 0.0
         var interrupted = false
+        var stopSignal: Int32? = nil
+        let startedAt = ProgressBar.now(), startStep = state.globalStep
 
         while state.globalStep < total {
             let step = state.globalStep
             let epoch = step / stepsPerEpoch
             if epochBatches?.epoch != epoch {
-                var batches = NoDuplicatesSampler.epoch(rows: rows, batchSize: t.perDeviceTrainBatchSize, seed: t.seed,
+                var batches = NoDuplicatesSampler.epoch(rows: rows, batchSize: globalBatchSize, seed: t.seed,
                                                         epoch: epoch) { r in
                     Array(self.rowHashes[(r * self.columns.count)..<((r + 1) * self.columns.count)])
                 }
@@ -155,9 +213,10 @@ package final class Trainer {
 
             let lr = schedule.lr(at: step)
             let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map(tripletBatch),
-                                   seed: t.seed, step: step, lr: lr, maxGradNorm: t.maxGradNorm)
+                                   seed: t.seed, step: step, lr: lr, maxGradNorm: t.maxGradNorm, communicator: communicator)
             let loss = result.loss
             lastNorm = result.gradNorm
+            windowCommunication += result.communicationSeconds
             windowTriplets += micro.reduce(0) { $0 + $1.count }
             currentWeightsCheckpoint = nil
             state.globalStep += 1
@@ -169,27 +228,34 @@ package final class Trainer {
             let done = state.globalStep
             if done % t.loggingSteps == 0 || done == total {
                 let now = ProgressBar.now()
-                let rate = Double(windowTriplets) / max(now - windowStart, 1e-9)
-                try logTraining(step: done, lr: lr, gradNorm: lastNorm, tripletsPerSecond: rate)
+                let seconds = max(now - windowStart, 1e-9)
+                try logTraining(step: done, lr: lr, gradNorm: lastNorm, tripletsPerSecond: Double(windowTriplets) / seconds,
+                                communicationShare: ranks > 1 ? windowCommunication / seconds : nil)
                 windowStart = now
                 windowTriplets = 0
+                windowCommunication = 0
             }
             var saved: String? = nil
             if done % t.evalSteps == 0, inputs.eval != nil { try evaluateAndRecord(step: done, saving: done % t.saveSteps == 0) }
             if done % t.saveSteps == 0 { saved = try saveCheckpoint() }
             let stopAfter = stopAfterStep.map { done >= $0 && done < total } ?? false
-            if Trainer.stopRequest.isSet || stopAfter {
+            // A signal may reach one rank only, or the ranks at different steps: they agree on it
+            // after every step, so that all stop after the same one.
+            let signal = ranks == 1 ? Trainer.stopRequest.signal : Int32(communicator.allReduce([Double(Trainer.stopRequest.signal)], .max)[0])
+            if signal != 0 || stopAfter {
                 if saved == nil { _ = try saveCheckpoint() }
                 interrupted = true
-                let why = stopAfter ? "--stop-after \(done)" : Trainer.stopRequest.signalName
+                stopSignal = signal != 0 ? signal : nil
+                let why = signal != 0 ? StopRequest.name(signal) : "--stop-after \(done)"
                 log("Stopped by \(why) after step \(done); checkpoint saved. Resume with --resume.")
                 break
             }
         }
         progress.finish()
         if interrupted {
-            return TrainingResult(steps: state.globalStep, interrupted: true, finalMetrics: nil, bestMetric: state.bestMetric,
-                                  bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
+            try writeCurves()
+            return TrainingResult(steps: state.globalStep, interrupted: true, stopSignal: stopSignal, finalMetrics: nil,
+                                  bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
         }
 
         // The end: evaluate the final weights (unless that just happened), pick the best, save.
@@ -200,23 +266,32 @@ package final class Trainer {
         }
         if t.loadBestModelAtEnd, let best = state.bestCheckpoint, best != currentWeightsCheckpoint {
             log("Loading the best model from \(best) (\(t.metricForBestModel) \(state.bestMetric.map { String($0) } ?? "?"))")
-            let bestModel = try SentenceModel.load(directory: best)
-            model.encoder.parameters.copyValues(from: bestModel.encoder.parameters)
+            let params = model.encoder.parameters
+            try communicator.onRoot {
+                let bestModel = try SentenceModel.load(directory: best)
+                params.copyValues(from: bestModel.encoder.parameters)
+            }
+            if ranks > 1 { communicator.broadcast(params.values, count: params.count) }
             finalMetrics = try computeEval()?.metrics
         }
-        try model.save(to: t.outputDir, readme: modelCard(metrics: finalMetrics))
-        try FileSystem.writeText(state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
+        recordRunSummary(seconds: ProgressBar.now() - startedAt, resumedFrom: startStep)
+        try communicator.onRoot {
+            try self.model.save(to: t.outputDir)
+            try FileSystem.writeText(self.state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
+        }
+        try writeCurves()
+        try writeModelCard()
         log("Saved the model to \(t.outputDir)")
         return TrainingResult(steps: state.globalStep, interrupted: false, finalMetrics: finalMetrics,
                               bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
     }
 
-    /// The packed micro-batch for some rows: all anchors, then positives, then negatives.
+    /// This rank's share of a global micro-batch (all of it on one process): its rows' anchors, then
+    /// positives, then negatives, packed.
     func tripletBatch(_ rowIndices: [Int]) -> TripletBatch {
-        var packed = PackedBatch()
-        for c in columns {
-            for r in rowIndices { packed.append(inputs.train.ids(column: c, row: r)) }
+        let table = inputs.train, names = columns
+        return TripletBatch.share(rowIndices, rank: communicator.rank, ranks: communicator.size, columns: columns.count) { c, r in
+            table.ids(column: names[c], row: r)
         }
-        return TripletBatch(packed: packed, size: rowIndices.count, columns: columns.count)
     }
 }

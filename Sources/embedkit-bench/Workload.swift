@@ -81,21 +81,25 @@ func sentence(length: Int, vocab: Int, rng: inout SplitMix64) -> [Int32] {
 }
 
 struct Workload {
-    /// Training batches: `batchSize` triplets each, packed anchors, positives, negatives.
+    /// Training batches: `batchSize` triplets each, packed anchors, positives, negatives; with
+    /// several data-parallel ranks, this rank's share of each (the same global batches on every rank).
     var train: [TripletBatch] = []
     /// Embedding batches of the `embedCount` sentences, sorted by length descending as
     /// sentence-transformers' encode does, 32 per batch.
     var embed: [PackedBatch] = []
 
-    init(vocab: Int, batchSize: Int, trainBatches: Int, embedCount: Int, embedBatch: Int, seed: UInt64, lengthScale: Double) {
+    init(vocab: Int, batchSize: Int, trainBatches: Int, embedCount: Int, embedBatch: Int, seed: UInt64, lengthScale: Double,
+         rank: Int = 0, ranks: Int = 1) {
         var lengths = LengthSampler(seed: seed, scale: lengthScale)
         var ids = SplitMix64(seed: seed ^ 0xABCDEF)
         for _ in 0..<trainBatches {
-            var packed = PackedBatch()
-            for _ in 0..<3 {
-                for _ in 0..<batchSize { packed.append(sentence(length: lengths.next(), vocab: vocab, rng: &ids)) }
-            }
-            train.append(TripletBatch(packed: packed, size: batchSize, columns: 3))
+            let all = PackedBatch(sequences: (0..<(3 * batchSize)).map { _ in sentence(length: lengths.next(), vocab: vocab, rng: &ids) })
+            train.append(all.tokens.withUnsafeBufferPointer { t in
+                TripletBatch.share(Array(0..<batchSize), rank: rank, ranks: ranks, columns: 3) { c, r in
+                    let i = c * batchSize + r
+                    return UnsafeBufferPointer(rebasing: t[all.offsets[i]..<all.offsets[i + 1]])
+                }
+            })
         }
         var sents = (0..<embedCount).map { _ in sentence(length: lengths.next(), vocab: vocab, rng: &ids) }
         sents.sort { $0.count > $1.count }

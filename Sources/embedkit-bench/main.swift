@@ -1,4 +1,5 @@
 import CBLAS
+import DataParallel
 import IO
 import NN
 import Training
@@ -9,6 +10,9 @@ import Foundation
 // a per-op breakdown and the raw sgemm ceiling for the same shapes, in each matrix-product precision
 // (fp32, and bf16 where the CPU has AVX512-BF16) side by side. Results are Markdown tables on
 // stdout (progress on stderr). See tools/bench.sh and BENCHMARKS.md.
+// Under mpirun it times a data-parallel step instead: the --batch triplets of a step are the global
+// batch, each rank computes its share (as `train` does), and rank 0 reports the step time and the
+// share of it the ranks spend waiting on communication.
 
 struct Options {
     var models: [BenchModel] = BenchModel.allCases
@@ -34,7 +38,8 @@ struct Options {
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
       --embed-reps) of random-weight models with the real shapes, in each --precision of the matrix
       products (default fp32, and bf16 where the CPU has AVX512-BF16). --ops times the element-wise kernels alone.
-      EMBEDKIT_THREADS sets the worker count.
+      EMBEDKIT_THREADS sets the worker count. Under mpirun (e.g. mpirun -np 2 embedkit-bench --models
+      minilm), a data-parallel training step over the ranks: training only, --batch is the global batch.
     """
 
     init(_ args: [String]) {
@@ -89,6 +94,7 @@ func fail(_ message: String) -> Never {
 }
 
 func note(_ message: String) {
+    guard (Launch.rankFromEnvironment() ?? 0) == 0 else { return }
     FileHandle.standardError.write(Data("\(message)\n".utf8))
 }
 
@@ -103,7 +109,14 @@ func loadAverage() -> String {
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
-let opts = Options(Array(CommandLine.arguments.dropFirst()))
+let communicator: any Communicator = {
+    do { return try Launch.communicator() } catch { fail("\(error)") }
+}()
+let ranks = communicator.size
+// Rank 0 speaks for the job; data-parallel, only the training step is timed.
+if !communicator.isMain { dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO) }
+var opts = Options(Array(CommandLine.arguments.dropFirst()))
+if ranks > 1 { (opts.embed, opts.gemm, opts.ops) = (false, false, false) }
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?
     .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
@@ -113,6 +126,9 @@ print("- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; Emb
       + "OpenBLAS \(String(cString: openblas_get_config())) core \(String(cString: openblas_get_corename())), \(openblas_get_num_threads()) threads")
 print("- load average at start: \(loadAverage())")
 print("- training: \(opts.batchSize) triplets per step, dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
+if ranks > 1 {
+    print("- data-parallel: \(ranks) MPI ranks × \(Parallel.workers) worker\(Parallel.workers == 1 ? "" : "s") (on rank 0); each rank computes its share of the \(opts.batchSize) triplets")
+}
 print("- embedding: \(opts.embedCount) sentences, \(opts.embedBatch) per batch sorted by length; median of \(opts.embedReps) passes")
 print("- matrix products: \(opts.precisions.map(\.rawValue).joined(separator: ", ")); element-wise kernels: \(KernelISA.current.rawValue)")
 print("- lengths: log-normal, median \(fmt(18 * opts.lengthScale, 0)), σ 0.5, clamped 5…128 (seed \(opts.seed))")
@@ -130,6 +146,9 @@ struct Result {
     var model: BenchModel
     var precision: MatmulPrecision
     var trainMs = 0.0, trainTokens = 0.0, trainFlops = 0.0, trainCPUms = 0.0
+    /// Data-parallel: the median share of a step rank 0 spent waiting on communication, and the
+    /// largest of the ranks' medians.
+    var waitShare = 0.0, maxWaitShare = 0.0
     var embedMs = 0.0, embedTokens = 0.0, embedFlops = 0.0, embedCPUms = 0.0
 }
 var results: [Result] = []
@@ -140,13 +159,14 @@ for m in opts.models {
     let model = m.build(seed: opts.seed)
     let params = model.encoder.parameters
     let work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
-                        embedBatch: opts.embedBatch, seed: opts.seed, lengthScale: opts.lengthScale)
+                        embedBatch: opts.embedBatch, seed: opts.seed, lengthScale: opts.lengthScale,
+                        rank: communicator.rank, ranks: ranks)
     for precision in opts.precisions {
         model.encoder.matmulPrecision = precision
         var r = Result(model: m, precision: precision)
         print("## \(m.title), \(precision.rawValue) matrix products")
         print("")
-        print("\(params.count / 1_000_000)M parameters; training batches of \(work.trainTokens.map(String.init).joined(separator: ", ")) tokens; "
+        print("\(params.count / 1_000_000)M parameters; \(ranks > 1 ? "rank 0's shares of the " : "")training batches of \(work.trainTokens.map(String.init).joined(separator: ", ")) tokens; "
               + "embedding \(work.embedTokens) tokens")
         print("")
 
@@ -155,10 +175,11 @@ for m in opts.models {
             let optimizer = AdamW(parameters: params, weightDecay: 0.01)
             var step = 0
             // The trainer's own step: one micro-batch, clipping folded into AdamW.
-            func runStep() {
-                trainStep(objective: objective, optimizer: optimizer, microBatches: [work.train[step % work.train.count]],
-                          seed: 1, step: step, lr: 2e-5, maxGradNorm: 1.0)
-                step += 1
+            @discardableResult
+            func runStep() -> StepResult {
+                defer { step += 1 }
+                return trainStep(objective: objective, optimizer: optimizer, microBatches: [work.train[step % work.train.count]],
+                                 seed: 1, step: step, lr: 2e-5, maxGradNorm: 1.0, communicator: communicator)
             }
             note("[\(m.rawValue) \(precision.rawValue)] training warm-up")
             runStep()
@@ -174,14 +195,18 @@ for m in opts.models {
             profiler.enabled = false
             let entries = profiler.entries
             let flopsPerStep = entries.reduce(0) { $0 + $1.flops } / Double(work.train.count)
-            var times: [Double] = [], cpu: [Double] = []
+            var times: [Double] = [], cpu: [Double] = [], waits: [Double] = []
             for s in 0..<opts.steps {
                 let t0 = OpProfiler.now(), c0 = cpuSeconds()
-                runStep()
+                let result = runStep()
                 times.append(OpProfiler.now() - t0)
                 cpu.append(cpuSeconds() - c0)
-                note("[\(m.rawValue) \(precision.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms, CPU \(fmt(cpu.last! * 1000, 0)) ms")
+                waits.append(result.communicationSeconds / times.last!)
+                note("[\(m.rawValue) \(precision.rawValue)] step \(s + 1)/\(opts.steps): \(fmt(times.last! * 1000, 0)) ms, CPU \(fmt(cpu.last! * 1000, 0)) ms"
+                     + (ranks > 1 ? ", waiting \(fmt(waits.last! * 100))%" : ""))
             }
+            r.waitShare = median(waits)
+            r.maxWaitShare = communicator.allReduce([r.waitShare], .max)[0]
             r.trainCPUms = median(cpu) * 1000
             r.trainMs = median(times) * 1000
             r.trainTokens = Double(work.trainTokens.reduce(0, +)) / Double(work.train.count)
@@ -191,6 +216,11 @@ for m in opts.models {
                   + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; "
                   + "CPU time \(fmt(r.trainCPUms, 0)) ms/step")
             print("")
+            if ranks > 1 {
+                print("Waiting on communication (not hidden behind backward): **\(fmt(r.waitShare * 100))%** of a step on rank 0, "
+                      + "\(fmt(r.maxWaitShare * 100))% on the rank that waits most (medians)")
+                print("")
+            }
             if opts.breakdown {
                 printBreakdown(entries, steps: work.train.count, total: profiledSeconds)
             }
@@ -252,6 +282,7 @@ for r in results {
 }
 print("")
 print("- load average at end: \(loadAverage())")
+communicator.finish()
 
 // MARK: - Report pieces
 

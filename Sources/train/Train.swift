@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLI
+import DataParallel
 import Foundation
 import IO
 import Training
@@ -37,13 +38,25 @@ struct Train: Tool {
                   Read the config from standard input.
               train --print-make-vars
                   The paths every stage uses for this config (the Makefile reads them).
+              HF_TOKEN=hf_… train --set training.push_to_hub=true --set training.hub_model_id=my-org/my-model
+                  Train, then upload the final model to the Hugging Face hub (see `upload`).
+              mpirun -np 4 --hostfile hosts --map-by ppr:1:node --bind-to none train --config my_run.yaml
+                  Data-parallel training with 4 MPI ranks, one per machine: the global batch
+                  is 4 × per_device_train_batch_size, and the result that of one process with
+                  that batch (README: "Training on several machines"; make train NP=4).
+              train --model-card
+                  Rewrite the trained model's card and curves, adding evaluate's results.
 
             Inputs (made by fetch-data and tokenize; see the Makefile): the base model in \
             models/base/<model>/ and the tokenized splits in data/<dataset>/<model>/. Outputs in \
             training.output_dir: checkpoint-N/ folders, the final model (loadable with \
-            SentenceTransformer(output_dir)), logs/metrics.jsonl and TensorBoard event files in \
-            logging_dir. Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits \
-            with status 130 or 143; --resume continues exactly where it stopped.
+            SentenceTransformer(output_dir)) with its model card README.md, training_curves.svg \
+            (redrawn at every evaluation), logs/metrics.jsonl and TensorBoard event files in \
+            logging_dir. Ctrl-C, SIGTERM or SIGUSR1 finishes the current step, writes a checkpoint and \
+            exits with status 128 + the signal (130, 143, 138); --resume continues exactly where it \
+            stopped. Under mpirun, rank 0 alone writes; SIGUSR1 to mpirun (forwarded to every rank) \
+            stops all ranks after the same step, as does Ctrl-C when mpirun runs with \
+            --mca odls_base_sigkill_timeout 30.
             """,
         version: EmbedKitVersion.string
     )
@@ -90,6 +103,10 @@ struct Train: Tool {
     @Flag(name: .customLong("print-make-vars"), help: "Print the pipeline's paths for this config as Makefile variables, then exit.")
     var printMakeVars = false
 
+    @Flag(name: .customLong("model-card"), help: ArgumentHelp(
+        "Rewrite the model card (README.md) and training_curves.svg of the model in training.output_dir from the files the run left, adding evaluate's results in output_dir/eval/ when they are newer than the model; then exit (make evaluate runs this)."))
+    var modelCard = false
+
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -99,6 +116,17 @@ struct Train: Tool {
     }
 
     func execute() throws {
+        do {
+            try trainAsThisRank()
+        } catch let e as EmbedError where (Launch.rankFromEnvironment() ?? 0) > 0 {
+            // Every rank reports its own errors (its machine may lack a file); say which one.
+            throw EmbedError("rank \(Launch.rankFromEnvironment()!) on \(ProcessInfo.processInfo.hostName): \(e.message)")
+        } catch is RankZeroFailed {
+            throw ExitCode.failure  // rank 0 reports the error
+        }
+    }
+
+    func trainAsThisRank() throws {
         threads.apply()
         log.apply()
         let options = try TrainOptions.resolve(configPath: config, overrides: overrides, quickTest: quickTest,
@@ -112,14 +140,29 @@ struct Train: Tool {
             print(paths.makeVariables(config: options.config), terminator: "")
             return
         }
-        IO.log(options.summary())
-        let result = try train(options, paths: paths)
-        if result.interrupted && Trainer.stopRequest.isSet {
-            throw ExitCode(Trainer.stopRequest.signalName == "SIGTERM" ? 143 : 130)
+        if modelCard {
+            let d = options.config.dataset
+            let evalPath = evalTokens == "none" ? nil : (evalTokens ?? paths.tokens(d.evalSplit))
+            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens ?? paths.tokens(d.trainSplit),
+                                             evalTokens: evalPath)
+            IO.log("Wrote the model card \(card)")
+            return
         }
+        let communicator = try Launch.communicator()
+        if communicator.rank > 0 { Log.quiet = true }  // rank 0 speaks for the job
+        IO.log(options.summary())
+        if let mpi = communicator as? MPICommunicator { IO.log(Launch.startupNotes(mpi)) }
+        // Only rank 0 uploads; its token is checked before training, not after hours of it.
+        let push = options.config.training.pushToHub && communicator.rank == 0
+            ? try PushToHub(training: options.config.training, quiet: log.quiet) : nil
+        let result = try train(options, paths: paths, communicator: communicator)
+        // Every rank gets here after the same step: end MPI cleanly, then report a stop by signal.
+        communicator.finish()
+        if result.interrupted, let signal = result.stopSignal { throw ExitCode(128 + signal) }
+        if let push, !result.interrupted { try push.run() }
     }
 
-    func train(_ options: TrainOptions, paths: PipelinePaths) throws -> TrainingResult {
+    func train(_ options: TrainOptions, paths: PipelinePaths, communicator: any Communicator) throws -> TrainingResult {
         let d = options.config.dataset
         let trainPath = trainTokens ?? paths.tokens(d.trainSplit)
         let train = try TokenizedFile(path: trainPath)
@@ -134,8 +177,8 @@ struct Train: Tool {
         }
         if let evalPath { eval = try TokenizedFile(path: evalPath) }
         let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPath,
-                                    eval: eval, evalSource: evalPath)
-        let trainer = try Trainer(options: options, inputs: inputs)
+                                    eval: eval, evalSource: evalPath, trainText: train.textSource, evalText: eval?.textSource)
+        let trainer = try Trainer(options: options, inputs: inputs, communicator: communicator)
         trainer.stopAfterStep = stopAfter
         Trainer.stopRequest.installHandlers()
         return try trainer.run()

@@ -98,4 +98,44 @@ import Testing
         let other = Array(UnsafeBufferPointer(start: enc.forward(moved, dropout: ctx), count: moved.tokenCount * 8))
         #expect(relativeError(other, Array(all[(full.offsets[1] * 8)..<(full.offsets[2] * 8)])) > 1e-3)
     }
+
+    /// Backward announces each transformer layer as soon as its gradients are final (the last layer
+    /// first): what a layer's slice holds when announced is what it holds when backward returns.
+    /// Data-parallel training reduces each slice from that moment while backward goes on.
+    @Test(arguments: ["bert", "norbert"])
+    func layerDoneAnnouncesFinalGradients(_ arch: String) {
+        let enc: any TransformerEncoder = arch == "bert"
+            ? BertEncoder(config: BertConfig(vocabSize: 30, hiddenSize: 8, layers: 3, heads: 2, intermediateSize: 12, maxPositions: 32))
+            : NorbertEncoder(config: NorbertConfig(vocabSize: 30, hiddenSize: 8, layers: 3, heads: 2, intermediateSize: 6,
+                                                   maxPositions: 32, bucketSize: 4))
+        let p = enc.parameters
+        var r = SplitMix64(seed: 4)
+        for i in 0..<p.count { p.values[i] = Float(r.next() >> 40) / Float(1 << 24) - 0.5 }
+        // Each layer's range holds exactly its tensors, and the rest of the buffer is the embeddings'.
+        let prefix = arch == "bert" ? "encoder.layer." : "transformer.layers."
+        for (l, range) in enc.layerParameterRanges.enumerated() {
+            let inside = Set(p.entries.filter { range.contains($0.offset) }.map(\.name))
+            #expect(inside == Set(p.entries.filter { $0.name.hasPrefix("\(prefix)\(l).") }.map(\.name)), "layer \(l)")
+        }
+        let batch = PackedBatch(sequences: [[1, 4, 5, 6, 2], [1, 7, 8, 2]])
+        let T = batch.tokenCount
+        _ = enc.forward(batch, dropout: DropoutContext(seed: 2, step: 0))
+        let d = UnsafeMutablePointer<Float>.allocate(capacity: T * 8)
+        defer { d.deallocate() }
+        for i in 0..<(T * 8) { d[i] = Float(r.next() >> 40) / Float(1 << 24) - 0.5 }
+        p.zeroGrads()
+        var order: [Int] = [], seen: [[Float]] = []
+        enc.backward(d) { l in
+            order.append(l)
+            let range = enc.layerParameterRanges[l]
+            seen.append(Array(UnsafeBufferPointer(start: p.grads + range.lowerBound, count: range.count)))
+        }
+        #expect(order == [2, 1, 0])
+        for (k, l) in order.enumerated() {
+            let range = enc.layerParameterRanges[l]
+            let final = Array(UnsafeBufferPointer(start: p.grads + range.lowerBound, count: range.count))
+            #expect(seen[k] == final, "layer \(l) changed after it was announced")
+            #expect(final.contains { $0 != 0 })
+        }
+    }
 }

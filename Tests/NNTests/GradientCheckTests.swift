@@ -174,15 +174,18 @@ import Testing
         check(x, dx, loss, "dx")
     }
 
-    /// Cosine similarity, scale and cross-entropy together: MultipleNegativesRankingLoss.
-    @Test func multipleNegativesRankingLoss() {
+    /// Cosine similarity, scale and cross-entropy together: MultipleNegativesRankingLoss (with the
+    /// positives at columns labelOffset + i, as a data-parallel rank's are among gathered candidates).
+    @Test(arguments: [0, 3])
+    func multipleNegativesRankingLoss(labelOffset: Int) {
         let B = 3, N = 6, C = 5
         let a = Buf(B * C, seed: 19), c = Buf(N * C, seed: 20)
         func loss() -> Double {
-            Double(NN.multipleNegativesRankingLoss(anchors: a.p, candidates: c.p, B: B, N: N, C: C, scale: 20).loss)
+            Double(NN.multipleNegativesRankingLoss(anchors: a.p, candidates: c.p, B: B, N: N, C: C, scale: 20,
+                                                   labelOffset: labelOffset).loss)
         }
         let da = Buf(B * C), dc = Buf(N * C)
-        _ = NN.multipleNegativesRankingLoss(anchors: a.p, candidates: c.p, B: B, N: N, C: C, scale: 20,
+        _ = NN.multipleNegativesRankingLoss(anchors: a.p, candidates: c.p, B: B, N: N, C: C, scale: 20, labelOffset: labelOffset,
                                                   dAnchors: da.p, dCandidates: dc.p)
         check(a, da, loss, "dAnchors", h: 1e-3)
         check(c, dc, loss, "dCandidates", h: 1e-3)

@@ -74,6 +74,8 @@ struct MakefilePipelineTests {
         // make train: every stage, every artefact.
         let first = try Self.make(["train", "CONFIG=\(cfg)"], workdir: work)
         #expect(first.output.contains("Triplet accuracy on test"))
+        // It ends by saying where the pages are.
+        #expect(first.output.contains("Model card:      \(out)/README.md\nTraining curves: \(out)/training_curves.svg\nReport:          \(out)/eval/report.html"))
         for f in ["models/base/tiny-bert/fetch-info.json", "models/base/tiny-bert/vocab.txt",
                   "data/tiny-triplets/train.jsonl.zst", "data/tiny-triplets/dev.jsonl.zst", "data/tiny-triplets/test.jsonl.zst",
                   "data/tiny-triplets/tiny-bert/train.tokens.safetensors", "data/tiny-triplets/tiny-bert/test.tokens.safetensors"] {
@@ -82,7 +84,7 @@ struct MakefilePipelineTests {
         for f in ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json",
                   "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "README.md",
                   "eval/base.json", "eval/finetuned.json", "eval/triplet_evaluation_finetuned_results.csv",
-                  "logs/metrics.jsonl"] {
+                  "logs/metrics.jsonl", "training_curves.svg", "eval/report.html"] {
             #expect(fm.fileExists(atPath: out + "/" + f), "missing \(out)/\(f)")
         }
         // 56 rows / 8 = 7 steps per epoch, 14 in all: logs at 2, 4, …, 14; evals at 4, 8, 12 and the end.
@@ -99,6 +101,10 @@ struct MakefilePipelineTests {
         #expect(kept.count >= 2 && kept.count <= 3 && kept.allSatisfy { $0 % 4 == 0 }, "kept \(kept)")
         let finetuned = try JSON.parse(try ByteReader(path: out + "/eval/finetuned.json").readAll())
         #expect(finetuned["triplets"]?.int == 20)
+        // The card has the test results (train --model-card after evaluate) and the report its curves.
+        let card = try String(contentsOfFile: out + "/README.md", encoding: .utf8)
+        #expect(card.contains("type: \"tiny-triplets-test\"") && card.contains("#### Base model vs fine-tuned"))
+        #expect(try String(contentsOfFile: out + "/eval/report.html", encoding: .utf8).contains("Training curves"))
 
         // Nothing changed: every file target is up to date.
         let q = try Self.make(["-q", out + "/model.safetensors", out + "/eval/finetuned.json", "CONFIG=\(cfg)"],

@@ -20,7 +20,9 @@ import Training
                      "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
-                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16"],
+                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16",
+                     "push_to_hub", "hub_model_id", "hub_private_repo"],
+        "model_card": ["model_name", "language", "license", "base_model", "datasets"],
     ]
 
     static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
@@ -64,7 +66,7 @@ import Training
     @Test func committedConfigHasExactlyTheIssuesKeys() throws {
         let root = try #require(try YAML.load(path: Self.configPath))
         let sections = try #require(root.entries)
-        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training"])
+        #expect(sections.compactMap(\.key.scalarText) == ["model", "dataset", "training", "model_card"])
         for entry in sections {
             let name = entry.key.scalarText ?? ""
             #expect(entry.value.entries?.compactMap(\.key.scalarText) == Self.issueKeys[name], "section \(name)")
@@ -136,18 +138,36 @@ import Training
           seed: 7
           resume_from_checkpoint: out/run/checkpoint-200
           bf16: true
+          push_to_hub: true
+          hub_model_id: my-org/nb-model
+          hub_private_repo: true
+        model_card:
+          model_name: NorBERT3 fine-tuned
+          language: [nb, nn]
+          license: mit
+          base_model: ltg/norbert3-xs
+          datasets: [org/nb-nn]
         """
 
-    static let everyKeyExpected = TrainingConfig(
-        model: .init(name: "ltg/norbert3-xs", maxSeqLength: 64),
-        dataset: .init(name: "data/nb-nn", trainSplit: "tr", evalSplit: "ev", testSplit: "te", anchorColumn: "a",
-                       positiveColumn: "p", negativeColumn: "n", maxTrainSamples: 1000, maxEvalSamples: 200),
-        training: .init(outputDir: "out/run", perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 32, numTrainEpochs: 2.5,
-                        maxSteps: 10000, learningRate: 5e-5, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 0.5,
-                        lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
-                        gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
-                        loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                        seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200", bf16: true))
+    static let everyKeyExpected: TrainingConfig = {
+        var c = TrainingConfig(
+            model: .init(name: "ltg/norbert3-xs", maxSeqLength: 64),
+            dataset: .init(name: "data/nb-nn", trainSplit: "tr", evalSplit: "ev", testSplit: "te", anchorColumn: "a",
+                           positiveColumn: "p", negativeColumn: "n", maxTrainSamples: 1000, maxEvalSamples: 200),
+            training: .init(outputDir: "out/run", perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 32, numTrainEpochs: 2.5,
+                            maxSteps: 10000, learningRate: 5e-5, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 0.5,
+                            lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
+                            gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
+                            loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
+                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"),
+            modelCard: .init(modelName: "NorBERT3 fine-tuned", language: ["nb", "nn"], license: "mit", baseModel: "ltg/norbert3-xs",
+                             datasets: ["org/nb-nn"]))
+        c.training.bf16 = true
+        c.training.pushToHub = true
+        c.training.hubModelID = "my-org/nb-model"
+        c.training.hubPrivateRepo = true
+        return c
+    }()
 
     @Test func everyKeyReachesItsField() throws {
         let config = try Self.parse(Self.everyKeyChanged)
@@ -195,6 +215,19 @@ import Training
         #expect(try Self.parse("training: {load_best_model_at_end: off}").training.loadBestModelAtEnd == false)
     }
 
+    @Test func pushToHubKeys() throws {
+        let d = TrainingConfig.defaults.training
+        #expect(!d.pushToHub && d.hubModelID == nil && d.hubPrivateRepo == nil)
+        #expect(d.hubRepositoryID == "norbert3-base-nli-norwegian")
+        let c = try Self.parse("training: {push_to_hub: true, hub_model_id: my-org/nb, hub_private_repo: false}")
+        #expect(c.training.pushToHub && c.training.hubRepositoryID == "my-org/nb" && c.training.hubPrivateRepo == false)
+        #expect(c.summary().contains("Push to hub:") && c.summary().contains("my-org/nb (public), after training"))
+        #expect(!TrainingConfig.defaults.summary().contains("Push to hub"))
+        #expect(Self.error("training: {hub_model_id: a/b/c}").contains("c.yaml:1:26: training.hub_model_id must be a repository id"))
+        #expect(Self.error("training: {push_to_hub: maybe}").contains("training.push_to_hub must be true or false"))
+        #expect(Self.error("advanced: {push_to_hub: true}").contains("push_to_hub, hub_model_id, hub_private_repo and resume_from_checkpoint live under training"))
+    }
+
     @Test func loggingDirFollowsOutputDirUnlessGiven() throws {
         #expect(try Self.parse("training: {output_dir: a/b/}").training.loggingDir == "a/b/logs")
         #expect(try Self.parse("{}", overrides: ["training.output_dir=x"]).training.loggingDir == "x/logs")
@@ -220,6 +253,17 @@ import Training
         #expect(Self.error("learning_rate: 1e-5\n").contains("(did you mean 'training.learning_rate'?)"))
         let far = Self.error("training:\n  zzzzzzzz: 1\n")
         #expect(far.contains("unknown key 'training.zzzzzzzz' (valid keys under 'training': output_dir, "))
+    }
+
+    /// The model card's settings: a list or a single string; an unquoted `no` (YAML's false) is
+    /// caught with the hint to quote it.
+    @Test func modelCardSection() throws {
+        let c = try Self.parse("model_card:\n  language: nb\n  datasets: [a/b]\n  license: mit\n")
+        #expect(c.modelCard == TrainingConfig.ModelCardSettings(language: ["nb"], license: "mit", datasets: ["a/b"]))
+        #expect(TrainingConfig.defaults.modelCard.language == ["no"] && TrainingConfig.defaults.modelCard.baseModel == nil)
+        #expect(Self.error("model_card:\n  language: [nb, no]\n")
+                == #"c.yaml:2:18: model_card.language must be a string, not the boolean false (quote it if you mean the text: "no")"#)
+        #expect(Self.error("model_card:\n  language: ['']\n") == "c.yaml:2:13: model_card.language must not hold an empty code")
     }
 
     /// The seed project's config has sections and keys this project does not use; each gets a reason.
@@ -256,7 +300,7 @@ import Training
         ("model:\n  name: null\n", "c.yaml:2:9: model.name must be a string, not null"),
         ("model:\n  name: [a]\n", "c.yaml:2:9: model.name must be a string, not a sequence"),
         ("model: 3\n", "c.yaml:1:8: 'model' must be a mapping of keys, not the integer 3"),
-        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, not a sequence"),
+        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, not a sequence"),
         ("training:\n  learning_rate: fast\n", "c.yaml:2:18: training.learning_rate must be a number, not the string 'fast'"),
         ("training:\n  learning_rate: .inf\n", "c.yaml:2:18: training.learning_rate must be a finite number"),
         ("training:\n  load_best_model_at_end: 1\n", "c.yaml:2:27: training.load_best_model_at_end must be true or false, not the integer 1"),

@@ -17,6 +17,7 @@ package final class BertEncoder: ConfiguredEncoder {
         var word, position, type, lnw, lnb: UnsafeMutablePointer<Float>!
     }
 
+    package let layerParameterRanges: [Range<Int>]
     private let values, grads: EncoderTensors<LayerTensors, EmbeddingTensors>
     private let core: EncoderCore<Activations>
     package var matmulPrecision: MatmulPrecision = .fp32
@@ -48,6 +49,7 @@ package final class BertEncoder: ConfiguredEncoder {
         let layout = BertEncoder.layout(config)
         parameters = ParameterSet(layout.parameters)
         (values, grads) = layout.views(of: parameters)
+        layerParameterRanges = layout.layerRanges
         core = EncoderCore(heads: config.heads, layers: config.layers, vocabularySize: config.vocabSize)
     }
 
@@ -154,7 +156,7 @@ package final class BertEncoder: ConfiguredEncoder {
 
     // MARK: Backward
 
-    package func backward(_ dHidden: UnsafeMutablePointer<Float>) {
+    package func backward(_ dHidden: UnsafeMutablePointer<Float>, layerDone: ((Int) -> Void)?) {
         let pass = core.lastPass()
         let C = config.hiddenSize, I = config.intermediateSize, T = pass.T
         let a = pass.buffers, sites = pass.dropout, precision = pass.precision
@@ -181,6 +183,7 @@ package final class BertEncoder: ConfiguredEncoder {
                               dropped: pass.dropped[l].map { UnsafePointer($0) }, precision: precision)
             linearBackward(dx: a.dRes, dW: g.wqkv, db: g.bqkv, dy: a.dQKV, x: x, w: w.wqkv, T: T, IC: C, OC: 3 * C,
                            accumulateDX: true, precision: precision)
+            layerDone?(l)
         }
         // Embeddings: dropout, LayerNorm, then scatter into the rows that were looked up.
         sites.apply(sites.hidden, a.dRes, from: a.dRes, width: C, layer: 0, site: 0)

@@ -83,5 +83,15 @@ package protocol TransformerEncoder: AnyObject {
     /// gives. No `backward` may follow it.
     func infer(_ batch: PackedBatch) -> UnsafeMutablePointer<Float>
     /// Given d(loss)/d(last hidden) [T, hiddenSize] for the last forward, adds parameter gradients.
-    func backward(_ dHidden: UnsafeMutablePointer<Float>)
+    /// `layerDone(l)` is called as soon as transformer layer l's gradients are final (the last layer
+    /// first; the embeddings' are final when backward returns), so that data-parallel training can
+    /// start reducing them while backward goes on.
+    func backward(_ dHidden: UnsafeMutablePointer<Float>, layerDone: ((Int) -> Void)?)
+    /// Where each transformer layer's tensors lie in `parameters` (contiguous, layer 0 first); the
+    /// rest of the buffer is the embeddings'.
+    var layerParameterRanges: [Range<Int>] { get }
+}
+
+extension TransformerEncoder {
+    package func backward(_ dHidden: UnsafeMutablePointer<Float>) { backward(dHidden, layerDone: nil) }
 }

@@ -76,6 +76,13 @@ struct EncoderLayout<Layer: TensorViews, Embeddings: TensorViews> {
             + (0..<layers).flatMap { i in layer.map { (layerPrefix(i) + $0.name, $0.shape, $0.decay) } }
     }
 
+    /// Each layer's slice of the flat layout (the embeddings come first).
+    var layerRanges: [Range<Int>] {
+        let start = embeddings.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let size = layer.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        return (0..<layers).map { (start + $0 * size)..<(start + ($0 + 1) * size) }
+    }
+
     /// The views over the values and over the gradients of `set` (which has this layout).
     func views(of set: ParameterSet) -> (values: EncoderTensors<Layer, Embeddings>, grads: EncoderTensors<Layer, Embeddings>) {
         set.views { tensor in

@@ -19,6 +19,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
         var word, rel, relLNw, relLNb: UnsafeMutablePointer<Float>!
     }
 
+    package let layerParameterRanges: [Range<Int>]
     private let values, grads: EncoderTensors<LayerTensors, EmbeddingTensors>
     private let core: EncoderCore<Activations>
     package var matmulPrecision: MatmulPrecision = .fp32
@@ -53,6 +54,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
         let layout = NorbertEncoder.layout(config)
         parameters = ParameterSet(layout.parameters)
         (values, grads) = layout.views(of: parameters)
+        layerParameterRanges = layout.layerRanges
         core = EncoderCore(heads: config.heads, layers: config.layers, vocabularySize: config.vocabSize)
     }
 
@@ -169,7 +171,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
 
     // MARK: Backward
 
-    package func backward(_ dHidden: UnsafeMutablePointer<Float>) {
+    package func backward(_ dHidden: UnsafeMutablePointer<Float>, layerDone: ((Int) -> Void)?) {
         let pass = core.lastPass()
         let D = config.hiddenSize, I = config.intermediateSize, T = pass.T, R = buckets.rows
         let a = pass.buffers, sites = pass.dropout, e = values.embeddings, ge = grads.embeddings, precision = pass.precision
@@ -206,6 +208,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
             add(a.dRelSum, a.dRelDrop, R * D)
             layerNormBackward(dx: a.dRes, dw: nil, db: nil, dout: a.dA, x: x, mean: s.preMean, rstd: s.preRstd,
                               w: nil, T: T, C: D, accumulate: true)
+            layerDone?(l)
         }
         // Relative embeddings' LayerNorm, then the word embeddings.
         layerNormBackward(dx: a.dRelDrop, dw: ge.relLNw, db: ge.relLNb, dout: a.dRelSum, x: e.rel, mean: a.relMean,

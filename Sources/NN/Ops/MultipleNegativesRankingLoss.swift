@@ -6,7 +6,8 @@ import Glibc
 /// MultipleNegativesRankingLoss exactly as sentence-transformers computes it: for anchors a[B, C]
 /// and candidates c[N, C] (all positives of the batch, then all negatives: N = 2B for triplets),
 /// scores[i, j] = scale · cos(a_i, c_j) with cos on x / max(‖x‖, 1e-12), and the loss is the mean
-/// over anchors of cross-entropy with target j = i.
+/// over anchors of cross-entropy with target j = i + labelOffset (the offset is a data-parallel
+/// rank's place among the candidates gathered from every rank; 0 on one process).
 package struct MNRLResult {
     package var loss: Float
     /// [B, N] scores (scale × cosine).
@@ -17,10 +18,10 @@ package struct MNRLResult {
 /// `lossScale × loss` with respect to the (unnormalized) embeddings, written into them.
 package func multipleNegativesRankingLoss(
     anchors a: UnsafePointer<Float>, candidates cands: UnsafePointer<Float>, B: Int, N: Int, C: Int,
-    scale: Float = 20, lossScale: Float = 1,
+    scale: Float = 20, lossScale: Float = 1, labelOffset: Int = 0,
     dAnchors: UnsafeMutablePointer<Float>? = nil, dCandidates: UnsafeMutablePointer<Float>? = nil
 ) -> MNRLResult {
-    precondition(N >= B, "MNRL needs at least one candidate per anchor")
+    precondition(labelOffset >= 0 && N >= B + labelOffset, "MNRL needs a positive candidate for every anchor")
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.loss, t0) }
     let an = UnsafeMutablePointer<Float>.allocate(capacity: B * C)
@@ -45,10 +46,11 @@ package func multipleNegativesRankingLoss(
         var z: Float = 0
         for j in 0..<N { z += expf(scores[i * N + j] - m) }
         let logZ = m + logf(z)
-        loss += Double(logZ - scores[i * N + i])
+        let target = i + labelOffset
+        loss += Double(logZ - scores[i * N + target])
         for j in 0..<N {
             let p = expf(scores[i * N + j] - logZ)
-            dScores[i * N + j] = (p - (j == i ? 1 : 0)) * lossScale / Float(B)
+            dScores[i * N + j] = (p - (j == target ? 1 : 0)) * lossScale / Float(B)
         }
     }
     let result = MNRLResult(loss: Float(loss / Double(B)), scores: scores)

@@ -96,14 +96,21 @@ package struct TrainingConfig: Sendable, Equatable {
         package var resumeFromCheckpoint: String?
         /// Matrix products with bf16 operands and fp32 sums (transformers' `bf16`; MatmulPrecision).
         package var bf16 = false
+        /// Upload the final model to the Hugging Face hub at the end of a successful run
+        /// (transformers' `push_to_hub`; the `train` tool does it, this library knows no hub).
+        package var pushToHub = false
+        /// The hub repository (`org/name`, or `name` for the token's user); nil: the last
+        /// component of `outputDir`, as transformers names it.
+        package var hubModelID: String?
+        /// Create the repository private (true) or public (false); nil: the hub's default.
+        package var hubPrivateRepo: Bool?
 
         package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
                     numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
                     weightDecay: Double, maxGradNorm: Double, lrScheduler: LRSchedulerKind, numCycles: Double,
                     lrSchedulerPower: Double, lrEnd: Double, gradientAccumulationSteps: Int, evalSteps: Int,
                     saveSteps: Int, saveTotalLimit: Int?, loadBestModelAtEnd: Bool, metricForBestModel: String,
-                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?,
-                    bf16: Bool = false) {
+                    loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?) {
             self.outputDir = outputDir
             self.perDeviceTrainBatchSize = perDeviceTrainBatchSize
             self.perDeviceEvalBatchSize = perDeviceEvalBatchSize
@@ -127,24 +134,52 @@ package struct TrainingConfig: Sendable, Equatable {
             self.loggingDir = loggingDir
             self.seed = seed
             self.resumeFromCheckpoint = resumeFromCheckpoint
-            self.bf16 = bf16
         }
 
         /// Triplets per optimizer step.
         package var effectiveBatchSize: Int { perDeviceTrainBatchSize * gradientAccumulationSteps }
 
+        /// The repository `push_to_hub` uploads to: `hubModelID`, else the output folder's name.
+        package var hubRepositoryID: String { hubModelID ?? PipelinePaths.slug(outputDir) }
+
         /// Whether a higher `metricForBestModel` is better (accuracy) or lower (loss).
         package var greaterIsBetter: Bool { metricForBestModel != "loss" }
+    }
+
+    /// What the model card states that training cannot know (sentence-transformers'
+    /// `SentenceTransformerModelCardData`): the `model_card` section.
+    package struct ModelCardSettings: Sendable, Equatable {
+        /// The card's title; nil: "SentenceTransformer based on <base model>".
+        package var modelName: String?
+        /// ISO 639 codes of the training text's languages.
+        package var language: [String]
+        /// A hub license id (e.g. `apache-2.0`); nil: none stated.
+        package var license: String?
+        /// The hub id of the base model; nil: `model.name` when that is a hub id.
+        package var baseModel: String?
+        /// Hub ids of the training datasets; nil: `dataset.name` when that is a hub id.
+        package var datasets: [String]?
+
+        package init(modelName: String? = nil, language: [String] = ["no"], license: String? = nil, baseModel: String? = nil,
+                     datasets: [String]? = nil) {
+            self.modelName = modelName
+            self.language = language
+            self.license = license
+            self.baseModel = baseModel
+            self.datasets = datasets
+        }
     }
 
     package var model: Model
     package var dataset: Dataset
     package var training: Training
+    package var modelCard: ModelCardSettings
 
-    package init(model: Model, dataset: Dataset, training: Training) {
+    package init(model: Model, dataset: Dataset, training: Training, modelCard: ModelCardSettings = ModelCardSettings()) {
         self.model = model
         self.dataset = dataset
         self.training = training
+        self.modelCard = modelCard
     }
 
     /// Metrics `metric_for_best_model` may name: the triplet evaluator's accuracy (share of
@@ -225,6 +260,10 @@ package struct TrainingConfig: Sendable, Equatable {
         if t.bf16 { lines.append(("Precision", "bf16 matrix products (fp32 weights, gradients and optimizer)")) }
         if let r = t.resumeFromCheckpoint {
             lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
+        }
+        if t.pushToHub {
+            let visibility = t.hubPrivateRepo.map { $0 ? " (private)" : " (public)" } ?? ""
+            lines.append(("Push to hub", "\(t.hubRepositoryID)\(visibility), after training"))
         }
         return lines
     }

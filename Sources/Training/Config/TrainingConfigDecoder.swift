@@ -17,7 +17,9 @@ struct TrainingConfigDecoder {
                       "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                       "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
-                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16"]),
+                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16",
+                      "push_to_hub", "hub_model_id", "hub_private_repo"]),
+        ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
     ]
 
     static var sections: [String] { schema.map(\.section) }
@@ -35,7 +37,7 @@ struct TrainingConfigDecoder {
         "evaluation": "use training.metric_for_best_model (greater_is_better follows from the metric) and training.per_device_eval_batch_size",
         "lr_scheduler": "the scheduler keys live under training: lr_scheduler (the seed's lr_scheduler.type), num_cycles, lr_scheduler_power (the seed's power) and lr_end",
         "experiment_tracking": "MLflow, TensorBoard and report_to are not supported; metrics are logged under training.logging_dir",
-        "advanced": "publishing to the Hugging Face hub is not supported; resume_from_checkpoint lives under training",
+        "advanced": "push_to_hub, hub_model_id, hub_private_repo and resume_from_checkpoint live under training",
         "compute": "training always runs on the CPU",
     ]
 
@@ -234,6 +236,14 @@ struct TrainingConfigDecoder {
         case "training.resume_from_checkpoint":
             config.training.resumeFromCheckpoint = try optional(n) { try string(n, k) }
         case "training.bf16": config.training.bf16 = try bool(n, k)
+        case "training.push_to_hub": config.training.pushToHub = try bool(n, k)
+        case "training.hub_model_id": config.training.hubModelID = try optional(n) { try string(n, k) }
+        case "training.hub_private_repo": config.training.hubPrivateRepo = try optional(n) { try bool(n, k) }
+        case "model_card.model_name": config.modelCard.modelName = try optional(n) { try string(n, k) }
+        case "model_card.language": config.modelCard.language = try stringList(n, k)
+        case "model_card.license": config.modelCard.license = try optional(n) { try string(n, k) }
+        case "model_card.base_model": config.modelCard.baseModel = try optional(n) { try string(n, k) }
+        case "model_card.datasets": config.modelCard.datasets = try optional(n) { try stringList(n, k) }
         default:
             throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
         }
@@ -297,6 +307,12 @@ struct TrainingConfigDecoder {
             throw EmbedError("\(n.mark): \(key) must be a string, not \(v.summary)\(hint)")
         }
         return s
+    }
+
+    /// A list of strings; a single string is a list of one (as sentence-transformers accepts).
+    func stringList(_ n: YAMLNode, _ key: String) throws -> [String] {
+        guard let items = n.items else { return [try string(n, key)] }
+        return try items.map { try string($0, key) }
     }
 
     func scalar(_ n: YAMLNode, _ key: String, expected: String) throws -> YAMLScalar {
@@ -365,6 +381,14 @@ struct TrainingConfigDecoder {
         }
         if let dir = loggingDir { check(!dir.isEmpty, "training.logging_dir", "must not be empty (null means <output_dir>/logs)") }
         if let r = t.resumeFromCheckpoint { check(!r.isEmpty, "training.resume_from_checkpoint", "must not be empty (null for a fresh start)") }
+        if let id = t.hubModelID {
+            let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+            check(!id.isEmpty && parts.count <= 2 && !parts.contains(where: \.isEmpty), "training.hub_model_id",
+                  "must be a repository id, org/name or name (null: the output folder's name), got '\(id)'")
+        }
+        let card = config.modelCard
+        check(!card.language.contains(where: \.isEmpty), "model_card.language", "must not hold an empty code")
+        check(!(card.datasets ?? []).contains(where: \.isEmpty), "model_card.datasets", "must not hold an empty id")
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t
