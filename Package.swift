@@ -19,6 +19,13 @@ let fastSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+// NOREMBED_PORTABLE=1 in the environment builds the portable path on x86-64 too: no SSE2 or AVX
+// intrinsics, no run-time dispatch, no bf16 kernels — the plain Swift SIMD code that aarch64 gets
+// (CI builds and tests it once that way, in its own scratch path: .build-portable).
+let portable = ["1", "true", "yes"].contains(Context.environment["NOREMBED_PORTABLE"] ?? "")
+let portableSwift: [SwiftSetting] = portable ? [.define("NOREMBED_PORTABLE")] : []
+let portableC: [CSetting] = portable ? [.define("NOREMBED_PORTABLE")] : []
+
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -52,6 +59,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers in C.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // AVX2/AVX-512 element-wise kernels and AVX512-BF16 matrix products, chosen at run time.
+        .target(name: "CKernels", cSettings: portableC, linkerSettings: [.linkedLibrary("m")]),
         // Open MPI, dlopen()ed at run time under an MPI launcher only: nothing of MPI to build or link.
         .target(name: "CMPIDyn", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -59,7 +68,7 @@ let package = Package(
         .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML"], swiftSettings: fastSettings),
         .target(name: "Tokenizers", dependencies: ["IO"], swiftSettings: fastSettings),
         .target(name: "Hub", dependencies: ["IO", "CCurl", "CCurlShim"], swiftSettings: fastSettings),
-        .target(name: "NN", dependencies: ["IO", "CBLAS"], swiftSettings: fastSettings),
+        .target(name: "NN", dependencies: ["IO", "CBLAS", "CKernels"], swiftSettings: fastSettings + portableSwift),
         .target(name: "Inference", dependencies: ["NN", "Tokenizers", "IO"], swiftSettings: fastSettings),
         .target(name: "DataParallel", dependencies: ["IO", "CMPIDyn"], swiftSettings: fastSettings),
         .target(name: "Training", dependencies: ["Inference", "NN", "DataParallel", "IO"], swiftSettings: fastSettings),
@@ -88,7 +97,7 @@ let package = Package(
         .testTarget(name: "IOTests", dependencies: ["IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "IO", "TestSupport"], swiftSettings: fastSettings),
-        .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings),
+        .testTarget(name: "NNTests", dependencies: ["NN", "IO", "CBLAS", "TestSupport"], swiftSettings: fastSettings + portableSwift),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DataParallel", "Inference", "NN", "IO", "TestSupport"], swiftSettings: fastSettings),

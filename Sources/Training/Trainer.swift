@@ -113,6 +113,7 @@ package final class Trainer {
         model = try SentenceModel.load(directory: communicator.isMain ? resumeFrom ?? inputs.modelDirectory : inputs.modelDirectory)
         // The config's max_seq_length is the truncation length, as the seed sets model.max_seq_length.
         model.maxSeqLength = min(config.model.maxSeqLength, model.encoder.maxPositions)
+        model.encoder.matmulPrecision = MatmulPrecision.resolve(config.training.bf16 ? .bf16 : .fp32)
         objective = MNRLObjective(model: model)
         optimizer = AdamW(parameters: model.encoder.parameters, weightDecay: Float(t.weightDecay))
 

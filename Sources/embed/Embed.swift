@@ -22,6 +22,7 @@ struct Embed: Tool {
               embed --model models/my-model sentences.txt > vectors.jsonl
               embed --model models/my-model --field anchor data/test.jsonl.zst -o anchors.safetensors
               embed --model models/my-model --format safetensors - < sentences.txt > vectors.safetensors
+              embed --model models/my-model --bf16 sentences.txt > vectors.jsonl   # bf16 matrix products
             """,
         version: EmbedKitVersion.string
     )
@@ -50,6 +51,7 @@ struct Embed: Tool {
     @Flag(name: .long, help: "L2-normalize the vectors (models with a Normalize module always are).")
     var normalize = false
 
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -60,7 +62,7 @@ struct Embed: Tool {
         threads.apply()
         log.apply()
         let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
-                                        forceNormalize: normalize)
+                                        forceNormalize: normalize, bf16: precision.bf16)
         let jsonl = field != nil || [".jsonl", ".jsonl.zst", ".jsonl.gz", ".json"].contains { input.hasSuffix($0) }
         let source = try TextSource(path: input, field: jsonl ? (field ?? "text") : nil)
         let D = embedder.dimension

@@ -51,6 +51,7 @@ struct Evaluate: Tool {
                   --csv models/my-model/eval/triplet_evaluation_test_results.csv
               evaluate --task retrieval --model models/my-model data/scifact          # a BEIR folder
               evaluate --task retrieval --model models/my-model --columns question,answer qa-test.jsonl.zst
+              evaluate --model models/my-model --bf16 data/nb-nn/test.jsonl.zst   # bf16 matrix products
             """,
         version: EmbedKitVersion.string
     )
@@ -106,6 +107,7 @@ struct Evaluate: Tool {
     @Option(name: .customLong("report-rows"), help: ArgumentHelp("How many of the worst and of the best triplets the report lists.", valueName: "n"))
     var reportRows = 12
 
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -139,7 +141,8 @@ struct Evaluate: Tool {
         log.apply()
         if task == .retrieval { return try executeRetrieval() }
         let cols = columnList ?? ["anchor", "positive", "negative"]
-        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        bf16: precision.bf16)
         // Read the baseline first: a wrong path should fail before the model runs.
         let baselineMetrics = try baseline.map { try TripletMetrics(json: try FileSystem.readJSON($0), source: $0) }
         let progress = ProgressBar("evaluate", unit: "texts")

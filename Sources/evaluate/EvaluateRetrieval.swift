@@ -16,7 +16,8 @@ extension Evaluate {
             if !functions.contains(f) { functions.append(f) }
         }
         let search = RetrievalSearch(functions: functions)
-        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        bf16: precision.bf16)
         let prompts = try ModelPrompts.load(directory: model.model)
         let path = inputPath
         let progress = ProgressBar("evaluate", unit: "texts")

@@ -124,25 +124,7 @@ import Testing
     /// longer than half the bucket size), with dropout.
     @Test(arguments: [Float(0), 0.25])
     func relativeAttention(dropoutP: Float) {
-        let D = 8, heads = 2
-        let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
-        let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: heads)
-        let T = layout.tokens, R = buckets.rows
-        let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
-        let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
-        let rng = CounterRandom(seed: 5, 6)
-        func loss() -> Double {
-            relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
-                                     layout: layout, D: D, dropoutP: dropoutP, rng: rng)
-            return ctx.dot(dout)
-        }
-        _ = loss()
-        let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
-        relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
-                                  pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: dropoutP, rng: rng)
-        check(qk, dqk, loss, "dqk")
-        check(v, dv, loss, "dv")
-        check(pos, dpos, loss, "dpos")
+        checkRelativeAttention(D: 8, dropoutP: dropoutP)
     }
 
     @Test func logBucketsAreSymmetricAndMonotone() {
@@ -247,10 +229,37 @@ extension GradientCheckTests {
     }
 }
 
+/// NorBERT3's relative-position attention (two heads, sequences of 3, 13 and 1 tokens, log buckets
+/// reached): dqk, dv and dpos against finite differences of the fp32 forward. With `precision` bf16
+/// the analytic gradients come from a bf16 forward and backward, compared at `tolerance`.
+func checkRelativeAttention(D: Int, dropoutP: Float, precision: MatmulPrecision = .fp32, tolerance: Tolerance = .fp32,
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+    let buckets = RelativeBuckets(bucketSize: 8, maxPosition: 64, maxLength: 64)
+    let layout = AttentionLayout(offsets: [0, 3, 16, 17], heads: 2)
+    let T = layout.tokens, R = buckets.rows
+    let qk = Buf(T * 2 * D, seed: 33), v = Buf(T * D, seed: 34), pos = Buf(R * 2 * D, seed: 35)
+    let dout = Buf(T * D, seed: 36), ctx = Buf(T * D), probs = Buf(layout.probCount)
+    let rng = CounterRandom(seed: 5, 6)
+    func run(_ p: MatmulPrecision) {
+        relativeAttentionForward(ctx: ctx.p, probs: probs.p, qk: qk.p, v: v.p, pos: pos.p, buckets: buckets,
+                                 layout: layout, D: D, dropoutP: dropoutP, rng: rng, precision: p)
+    }
+    func loss() -> Double { run(.fp32); return ctx.dot(dout) }
+    run(precision)
+    let dqk = Buf(T * 2 * D), dv = Buf(T * D), dpos = Buf(R * 2 * D)
+    relativeAttentionBackward(dqk: dqk.p, dv: dv.p, dpos: dpos.p, dctx: dout.p, probs: probs.p, qk: qk.p, v: v.p,
+                              pos: pos.p, buckets: buckets, layout: layout, D: D, dropoutP: dropoutP, rng: rng, precision: precision)
+    check(qk, dqk, loss, "dqk", tolerance: tolerance, sourceLocation: sourceLocation)
+    check(v, dv, loss, "dv", tolerance: tolerance, sourceLocation: sourceLocation)
+    check(pos, dpos, loss, "dpos", tolerance: tolerance, sourceLocation: sourceLocation)
+}
+
 /// A whole encoder with random weights (LayerNorm weights near 1) and dropout on: every parameter
 /// tensor's gradient, on a sample of its elements, against finite differences of Σ w·hidden.
+/// With `precision` bf16 the analytic gradients come from a bf16 forward and backward, the numeric
+/// ones from the fp32 forward, compared at bf16 tolerance (`tolerance`).
 func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, layerNormSuffix: String, sequences: [[Int32]],
-                  sourceLocation: SourceLocation = #_sourceLocation) {
+                  precision: MatmulPrecision = .fp32, tolerance: Tolerance = .fp32, sourceLocation: SourceLocation = #_sourceLocation) {
     let params = enc.parameters
     var rng = SplitMix64(seed: seed)
     for i in 0..<params.count { params.values[i] = Float((Double(rng.next() >> 11) / Double(1 << 53) - 0.5) * scale) }
@@ -262,6 +271,7 @@ func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, la
     let n = batch.tokenCount * enc.hiddenSize
     let w = Buf(n, seed: seed &+ 2)
     func loss() -> Double {
+        enc.matmulPrecision = .fp32
         let h = enc.forward(batch, dropout: ctx)
         var s = 0.0
         for i in 0..<n { s += Double(h[i]) * Double(w.p[i]) }
@@ -269,6 +279,7 @@ func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, la
     }
     // Σ|w·h|: the size of the terms the loss sums, which sets its rounding noise (|L| can be far
     // smaller through cancellation).
+    enc.matmulPrecision = precision
     let h0 = enc.forward(batch, dropout: ctx)
     var magnitude = 0.0
     for i in 0..<n { magnitude += abs(Double(h0[i]) * Double(w.p[i])) }
@@ -278,7 +289,7 @@ func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, la
     enc.backward(d.p)
     for e in params.entries {
         check(Buf(borrowing: params.values + e.offset, count: e.count), Buf(borrowing: params.grads + e.offset, count: e.count),
-              loss, e.name, samples: 6, lossMagnitude: magnitude, sourceLocation: sourceLocation)
+              loss, e.name, samples: 6, lossMagnitude: magnitude, tolerance: tolerance, sourceLocation: sourceLocation)
     }
 }
 
@@ -311,9 +322,21 @@ struct Buf {
     }
 }
 
+/// How far an analytic gradient may be from the numeric one: `relative` of the larger of the two,
+/// plus `absolute` of the largest gradient element.
+struct Tolerance {
+    var relative: Float
+    var absolute: Float
+    static let fp32 = Tolerance(relative: 2e-2, absolute: 2e-3)
+    /// Gradients through bf16 products (operands rounded to 8 significant bits) against the fp32
+    /// function's finite differences.
+    static let bf16 = Tolerance(relative: 5e-2, absolute: 1e-2)
+}
+
 /// Compares `analytic` with central differences of `loss` on up to `samples` elements of `x`.
 func check(_ x: Buf, _ analytic: Buf, _ loss: () -> Double, _ name: String,
-           h: Float = 1e-2, samples: Int = 40, lossMagnitude: Double? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+           h: Float = 1e-2, samples: Int = 40, lossMagnitude: Double? = nil, tolerance: Tolerance = .fp32,
+           sourceLocation: SourceLocation = #_sourceLocation) {
     var r = SplitMix64(seed: UInt64(name.utf8.count))
     let indices = x.count <= samples ? Array(0..<x.count) : (0..<samples).map { _ in Int(r.next() % UInt64(x.count)) }
     var scale: Float = 1e-3
@@ -332,7 +355,8 @@ func check(_ x: Buf, _ analytic: Buf, _ loss: () -> Double, _ name: String,
         let lm = loss()
         x.p[i] = orig
         let numeric = Float((lp - lm) / Double(2 * h))
-        let err = abs(numeric - analytic.p[i]) / (2e-2 * max(abs(numeric), abs(analytic.p[i])) + 2e-3 * scale + noise)
+        let err = abs(numeric - analytic.p[i])
+            / (tolerance.relative * max(abs(numeric), abs(analytic.p[i])) + tolerance.absolute * scale + noise)
         if err > worst { worst = err; worstIndex = i }
     }
     _ = loss()

@@ -19,6 +19,13 @@ struct EmbedToolTests {
         return (texts, try ref.floats("embeddings"))
     }
 
+    /// The vectors of `embed`'s JSON lines output, one row a line.
+    func vectors(_ stdout: String) throws -> [[Float]] {
+        try stdout.split(separator: "\n").map { line in
+            try #require(try JSON.parse(String(line))["embedding"]?.array?.compactMap { $0.double.map(Float.init) })
+        }
+    }
+
     func worstCosine(_ got: [Float], _ want: [Float], dimension C: Int) -> Float {
         var worst: Float = 1
         for r in 0..<(want.count / C) {
@@ -38,6 +45,44 @@ struct EmbedToolTests {
         #expect(worstCosine(got, want, dimension: 384) >= 0.99999)
     }
 
+    /// bf16 matrix products on the 310 real sentences: every vector within cosine 0.999 of the fp32
+    /// one and of sentence-transformers'; and fp32 afterwards gives exactly the vectors it gave
+    /// before (the precision is a per-call choice that leaves no state behind). Where bf16 cannot
+    /// run, asking for it gives the fp32 vectors bit for bit.
+    @Test func bf16VectorsStayWithinToleranceOfFp32() throws {
+        let (texts, want) = try reference()
+        let embedder = try TextEmbedder(directory: TestPaths.minilm!)
+        let fp32 = try embedder.embed(texts)
+        embedder.model.encoder.matmulPrecision = MatmulPrecision.resolve(.bf16)
+        let bf16 = try embedder.embed(texts)
+        embedder.model.encoder.matmulPrecision = .fp32
+        let again = try embedder.embed(texts)
+        #expect(again.elementsEqual(fp32) { $0.bitPattern == $1.bitPattern }, "fp32 after bf16 changed")
+        if MatmulPrecision.bf16Supported {
+            let toFp32 = worstCosine(bf16, fp32, dimension: 384), toTorch = worstCosine(bf16, want, dimension: 384)
+            #expect(toFp32 >= 0.999 && toTorch >= 0.999, "worst cosine: \(toFp32) to fp32, \(toTorch) to PyTorch")
+            // bf16 really ran: the vectors are not the fp32 ones.
+            #expect(toFp32 < 0.99999, "bf16 vectors equal fp32's (worst cosine \(toFp32))")
+        } else {
+            #expect(bf16.elementsEqual(fp32) { $0.bitPattern == $1.bitPattern })
+        }
+    }
+
+    /// `embed --bf16`: the same vectors as the library's bf16 path, or, without AVX512-BF16, the
+    /// fp32 vectors and one note on stderr.
+    @Test(.enabled(if: ToolRunner.path("embed") != nil, "the embed binary was not built"))
+    func embedToolBf16() throws {
+        let (texts, want) = try reference()
+        let input = texts.joined(separator: "\n") + "\n"
+        let r = try ToolRunner.run("embed", ["--model", TestPaths.minilm!, "--bf16"], stdin: input)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try vectors(r.stdout)
+        #expect(rows.count == texts.count)
+        #expect(worstCosine(rows.flatMap { $0 }, want, dimension: 384) >= 0.999)
+        let notes = r.stderr.components(separatedBy: "bf16 requested").count - 1
+        #expect(notes == (MatmulPrecision.bf16Supported ? 0 : 1), "\(r.stderr)")
+    }
+
     /// The `embed` tool: JSON lines on stdout in input order, and the safetensors output.
     @Test(.enabled(if: ToolRunner.path("embed") != nil, "the embed binary was not built"))
     func embedToolMatchesSentenceTransformers() throws {
@@ -46,9 +91,7 @@ struct EmbedToolTests {
         let input = texts.joined(separator: "\n") + "\n"
         let r = try ToolRunner.run("embed", ["--model", TestPaths.minilm!, "--quiet"], stdin: input)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try r.stdout.split(separator: "\n").map { line -> [Float] in
-            try #require(try JSON.parse(String(line))["embedding"]?.array?.compactMap { $0.double.map(Float.init) })
-        }
+        let rows = try vectors(r.stdout)
         #expect(rows.count == texts.count)
         #expect(worstCosine(rows.flatMap { $0 }, want, dimension: 384) >= 0.99999)
 

@@ -87,6 +87,26 @@ import Training
     }
 
     /// The saved folder reloads to exactly the weights the trainer ended with.
+    /// `training.bf16` sets the model's matrix products (fp32 where the CPU cannot run bf16), and a
+    /// bf16 run trains to the end with a loss close to fp32's and, where bf16 runs, other weights.
+    @Test func bf16ReachesTheModelAndTrains() throws {
+        let root = TestPaths.scratch()
+        let base = try TinyModel.make(in: root + "/base")
+        let inputs = TrainingInputs(modelDirectory: base, train: TinyModel.triplets(rows: 60, seed: 3), trainSource: "train",
+                                    eval: TinyModel.triplets(rows: 50, seed: 4), evalSource: "eval")
+        let fp32 = try Trainer(options: try options(output: root + "/fp32"), inputs: inputs)
+        #expect(fp32.model.encoder.matmulPrecision == .fp32)
+        let bf16 = try Trainer(options: try options(output: root + "/bf16", ["training.bf16=true"]), inputs: inputs)
+        #expect(bf16.model.encoder.matmulPrecision == (MatmulPrecision.bf16Supported ? .bf16 : .fp32))
+        let a = try fp32.run(), b = try bf16.run()
+        #expect(a.steps == 16 && b.steps == 16)
+        let wa = try SafetensorsFile(path: root + "/fp32/model.safetensors"), wb = try SafetensorsFile(path: root + "/bf16/model.safetensors")
+        let name = try #require(wa.names.first { $0.hasSuffix("query.weight") })
+        let (xa, xb) = (try wa.floats(name), try wb.floats(name))
+        #expect(relativeError(xb, xa) < 1e-2, "bf16 weights far from fp32's")
+        #expect((xa == xb) == !MatmulPrecision.bf16Supported, "bf16 training gave the fp32 weights")
+    }
+
     @Test func reloadedModelGivesTheSameEmbeddings() throws {
         let root = TestPaths.scratch()
         let base = try TinyModel.make(in: root + "/base")

@@ -34,6 +34,13 @@ package struct PackedBatch: Sendable {
     /// The dropout identity of sequence b (see `sequenceIDs`).
     package func sequenceID(_ b: Int) -> Int { sequenceIDs?[b] ?? b }
     package var maxLength: Int { (0..<count).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0 }
+
+    /// Sequences `range` as a batch of their own (keeping their dropout identities).
+    package func slice(_ range: Range<Int>) -> PackedBatch {
+        let t0 = offsets[range.lowerBound], t1 = offsets[range.upperBound]
+        return PackedBatch(tokens: Array(tokens[t0..<t1]), offsets: offsets[range.lowerBound...range.upperBound].map { $0 - t0 },
+                           sequenceIDs: range.map { sequenceID($0) })
+    }
 }
 
 /// Dropout randomness for one forward/backward pass: the pass's identity (step and micro-batch) and
@@ -65,9 +72,16 @@ package protocol TransformerEncoder: AnyObject {
     var maxPositions: Int { get }
     /// Token ids must be below this.
     var vocabularySize: Int { get }
+    /// The precision of the matrix products (set it to `MatmulPrecision.resolve(...)`'s answer).
+    var matmulPrecision: MatmulPrecision { get set }
     /// Runs the encoder; returns the last hidden states [T, hiddenSize], valid until the next forward.
     /// `dropout` nil means evaluation mode. Activations are kept for `backward`.
     func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float>
+    /// The same forward in evaluation mode, keeping nothing for a backward pass: one layer's working
+    /// buffers, reused by every layer (embedding and evaluation). Returns the last hidden states,
+    /// valid until the next forward or inference; bit for bit those `forward(batch, dropout: nil)`
+    /// gives. No `backward` may follow it.
+    func infer(_ batch: PackedBatch) -> UnsafeMutablePointer<Float>
     /// Given d(loss)/d(last hidden) [T, hiddenSize] for the last forward, adds parameter gradients.
     /// `layerDone(l)` is called as soon as transformer layer l's gradients are final (the last layer
     /// first; the embeddings' are final when backward returns), so that data-parallel training can

@@ -120,6 +120,8 @@ final class EncoderCore<Buffers> {
         let buffers: Buffers
         /// Per layer, the saved dropped-out attention probabilities (nil unless attention dropout is on).
         let dropped: [UnsafeMutablePointer<Float>?]
+        /// The precision of the forward's matrix products, which its backward uses too.
+        let precision: MatmulPrecision
         var T: Int { batch.tokenCount }
     }
 
@@ -127,6 +129,8 @@ final class EncoderCore<Buffers> {
     let layers: Int
     let vocabularySize: Int
     private var arena: ActivationArena<Buffers>?
+    /// One layer's buffers for forward passes without backward (see `beginForward`'s `inference`).
+    private var inferenceArena: ActivationArena<Buffers>?
     private var last: Pass?
 
     init(heads: Int, layers: Int, vocabularySize: Int) {
@@ -138,8 +142,11 @@ final class EncoderCore<Buffers> {
     /// Checks the batch (llm.c style: ids inside the vocabulary, lengths inside the position
     /// table — a bad tokens file must stop here, not read out of bounds; `fatalError` because, unlike
     /// a precondition, it keeps its message in release builds), sizes the arena, and records the
-    /// pass for `backward`.
-    func beginForward(_ batch: PackedBatch, dropout: DropoutSites, maxLength: Int,
+    /// pass for `backward`. With `inference` the buffers come from a second, much smaller arena
+    /// (the layout's inference form: one layer's buffers, no attention matrices), the training
+    /// arena is left alone, and no backward may follow.
+    func beginForward(_ batch: PackedBatch, dropout: DropoutSites, maxLength: Int, precision: MatmulPrecision,
+                      inference: Bool = false,
                       layout make: (Int, Int) -> ((Int) -> UnsafeMutablePointer<Float>) -> Buffers) -> Pass {
         let vocab = vocabularySize
         batch.tokens.withUnsafeBufferPointer { ids in
@@ -151,19 +158,28 @@ final class EncoderCore<Buffers> {
             fatalError("sequence \(b) of the batch has \(batch.offsets[b + 1] - batch.offsets[b]) tokens; the model takes at most \(maxLength)")
         }
         let layout = AttentionLayout(offsets: batch.offsets, heads: heads, sequenceIDs: batch.sequenceIDs)
+        if inference {
+            precondition(dropout.context == nil, "inference runs without dropout")
+            let a = ActivationArena.reuse(inferenceArena, T: batch.tokenCount, P: 0, layers: layers, keepsDropped: false,
+                                          layout: make)
+            inferenceArena = a
+            last = nil
+            return Pass(batch: batch, layout: layout, dropout: dropout, buffers: a.buffers,
+                        dropped: Array(repeating: nil, count: layers), precision: precision)
+        }
         let keep = dropout.attention > 0
         let a = ActivationArena.reuse(arena, T: batch.tokenCount, P: layout.probCount, layers: layers, keepsDropped: keep,
                                       layout: make)
         arena = a
         let pass = Pass(batch: batch, layout: layout, dropout: dropout, buffers: a.buffers,
-                        dropped: (0..<layers).map { keep ? a.dropped[$0] : nil })
+                        dropped: (0..<layers).map { keep ? a.dropped[$0] : nil }, precision: precision)
         last = pass
         return pass
     }
 
     /// The last forward pass, for its backward.
     func lastPass() -> Pass {
-        guard let last else { preconditionFailure("backward before forward") }
+        guard let last else { preconditionFailure("backward without a training forward pass before it") }
         return last
     }
 }

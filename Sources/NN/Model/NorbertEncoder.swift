@@ -22,6 +22,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
     package let layerParameterRanges: [Range<Int>]
     private let values, grads: EncoderTensors<LayerTensors, EmbeddingTensors>
     private let core: EncoderCore<Activations>
+    package var matmulPrecision: MatmulPrecision = .fp32
 
     /// The parameters in PyTorch names as in ltgoslo's modeling_norbert.py (NorbertModel); the
     /// feed-forward's Linear layers have no bias, its LayerNorms no affine parameters.
@@ -61,28 +62,49 @@ package final class NorbertEncoder: ConfiguredEncoder {
 
     /// Every buffer the forward pass keeps for backward, plus backward scratch. Shapes: T packed
     /// tokens, D hidden, I intermediate (GEGLU half), R relative buckets, P attention floats per layer.
+    ///
+    /// For inference (`inference`) the same forward code runs over one layer's buffers, shared by
+    /// all layers, as BertEncoder's: the residual stream in two alternating buffers, qk and v then
+    /// u then yn in one block, the attention context then x1 in one buffer, hn then hn2, the
+    /// relative embeddings used undropped, scores in per-head scratch, no backward scratch.
     struct Activations {
         let embMean, embRstd: UnsafeMutablePointer<Float>          // [T] (LN of the looked-up rows)
         let embRows: UnsafeMutablePointer<Float>                    // [T, D] looked-up word embeddings
         let relNorm, relMean, relRstd: UnsafeMutablePointer<Float>  // [R, D], [R], [R]
         let residual: [UnsafeMutablePointer<Float>]                 // L+1 × [T, D]
         struct Layer {
-            let hn, preMean, preRstd, qk, v, relDrop, pos, probs, ctx, o, postMean, postRstd, x1,
+            let hn, preMean, preRstd, qk, v, relDrop, pos, ctx, o, postMean, postRstd, x1,
                 hn2, mlpMean, mlpRstd, u, y, yn, ynMean, ynRstd: UnsafeMutablePointer<Float>
+            let probs: UnsafeMutablePointer<Float>?
         }
         let layers: [Layer]
-        // Backward scratch.
+        // Backward scratch (empty for inference: a pass without backward).
         let dRes, dA, dB, dC, dQK, dU, dYn, dY, dPos, dRelDrop, dRelSum: UnsafeMutablePointer<Float>
 
-        init(T: Int, P: Int, D: Int, I: Int, R: Int, L: Int, take: (Int) -> UnsafeMutablePointer<Float>) {
-            embMean = take(T); embRstd = take(T); embRows = take(T * D)
+        init(T: Int, P: Int, D: Int, I: Int, R: Int, L: Int, inference: Bool, take: (Int) -> UnsafeMutablePointer<Float>) {
             relNorm = take(R * D); relMean = take(R); relRstd = take(R)
+            if inference {
+                let hn = take(T * D), ctx = take(T * D), o = take(T * D), y = take(T * I), pos = take(R * 2 * D)
+                let big = take(T * max(3 * D, 2 * I)), mean = take(T), rstd = take(T)
+                let r = [take(T * D), take(T * D)]
+                embMean = mean; embRstd = rstd; embRows = hn
+                residual = (0...L).map { r[$0 % 2] }
+                let layer = Layer(hn: hn, preMean: mean, preRstd: rstd, qk: big, v: big + 2 * T * D, relDrop: relNorm, pos: pos,
+                                  ctx: ctx, o: o, postMean: mean, postRstd: rstd, x1: ctx, hn2: hn, mlpMean: mean, mlpRstd: rstd,
+                                  u: big, y: y, yn: big, ynMean: mean, ynRstd: rstd, probs: nil)
+                layers = Array(repeating: layer, count: L)
+                dRes = take(0); dA = dRes; dB = dRes; dC = dRes; dQK = dRes; dU = dRes; dYn = dRes; dY = dRes; dPos = dRes
+                dRelDrop = dRes; dRelSum = dRes
+                return
+            }
+            embMean = take(T); embRstd = take(T); embRows = take(T * D)
             residual = (0...L).map { _ in take(T * D) }
             layers = (0..<L).map { _ in
                 Layer(hn: take(T * D), preMean: take(T), preRstd: take(T), qk: take(2 * T * D), v: take(T * D),
-                      relDrop: take(R * D), pos: take(R * 2 * D), probs: take(P), ctx: take(T * D), o: take(T * D),
+                      relDrop: take(R * D), pos: take(R * 2 * D), ctx: take(T * D), o: take(T * D),
                       postMean: take(T), postRstd: take(T), x1: take(T * D), hn2: take(T * D), mlpMean: take(T),
-                      mlpRstd: take(T), u: take(2 * T * I), y: take(T * I), yn: take(T * I), ynMean: take(T), ynRstd: take(T))
+                      mlpRstd: take(T), u: take(2 * T * I), y: take(T * I), yn: take(T * I), ynMean: take(T), ynRstd: take(T),
+                      probs: take(P))
             }
             dRes = take(T * D); dA = take(T * D); dB = take(T * D); dC = take(T * D); dQK = take(2 * T * D)
             dU = take(2 * T * I); dYn = take(T * I); dY = take(T * I); dPos = take(R * 2 * D); dRelDrop = take(R * D); dRelSum = take(R * D)
@@ -92,10 +114,18 @@ package final class NorbertEncoder: ConfiguredEncoder {
     // MARK: Forward
 
     package func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float> {
-        let D = config.hiddenSize, I = config.intermediateSize, R = buckets.rows, L = config.layers
+        run(batch, dropout: dropout, inference: false)
+    }
+
+    package func infer(_ batch: PackedBatch) -> UnsafeMutablePointer<Float> {
+        run(batch, dropout: nil, inference: true)
+    }
+
+    private func run(_ batch: PackedBatch, dropout: DropoutContext?, inference: Bool) -> UnsafeMutablePointer<Float> {
+        let D = config.hiddenSize, I = config.intermediateSize, R = buckets.rows, L = config.layers, precision = matmulPrecision
         let sites = DropoutSites(dropout, batch: batch, hidden: config.hiddenDropout, attention: config.attentionDropout)
-        let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions) { t, p in
-            { take in Activations(T: t, P: p, D: D, I: I, R: R, L: L, take: take) }
+        let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions, precision: precision, inference: inference) { t, p in
+            { take in Activations(T: t, P: p, D: D, I: I, R: R, L: L, inference: inference, take: take) }
         }
         let a = pass.buffers, T = pass.T, e = values.embeddings
         let eps = config.layerNormEps
@@ -114,25 +144,25 @@ package final class NorbertEncoder: ConfiguredEncoder {
             let w = values.layers[l], s = a.layers[l], x = a.residual[l]
             // Attention block: x1 = x + dropout(LN_post(out_proj(attention(LN_pre(x)))))
             layerNormForward(s.hn, mean: s.preMean, rstd: s.preRstd, x, nil, nil, T: T, C: D, eps: eps)
-            linearForward(s.qk, s.hn, w.wqk, w.bqk, T: T, IC: D, OC: 2 * D)
-            linearForward(s.v, s.hn, w.wv, w.bv, T: T, IC: D, OC: D)
+            linearForward(s.qk, s.hn, w.wqk, w.bqk, T: T, IC: D, OC: 2 * D, precision: precision)
+            linearForward(s.v, s.hn, w.wv, w.bv, T: T, IC: D, OC: D, precision: precision)
             // Relative positions go through the same qk projection (with its bias), after dropout.
             sites.applyShared(sites.attention, s.relDrop, from: a.relNorm, count: R * D, layer: l + 1, site: 3)
-            linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D)
+            linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D, precision: precision)
             relativeAttentionForward(ctx: s.ctx, probs: s.probs, qk: s.qk, v: s.v, pos: s.pos, buckets: buckets,
                                      layout: pass.layout, D: D, dropoutP: sites.attention, rng: sites.attentionRNG(layer: l),
-                                     dropped: pass.dropped[l])
-            linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D)
+                                     dropped: pass.dropped[l], precision: precision)
+            linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D, precision: precision)
             layerNormForward(s.x1, mean: s.postMean, rstd: s.postRstd, s.o, w.postw, w.postb, T: T, C: D, eps: eps)
             sites.apply(sites.attention, s.x1, from: s.x1, width: D, layer: l + 1, site: 1)
             add(s.x1, x, T * D)
             // Feed-forward: x2 = x1 + dropout(W2 · LN(GEGLU(W1 · LN(x1))))
             layerNormForward(s.hn2, mean: s.mlpMean, rstd: s.mlpRstd, s.x1, nil, nil, T: T, C: D, eps: eps)
-            linearForward(s.u, s.hn2, w.w1, nil, T: T, IC: D, OC: 2 * I)
+            linearForward(s.u, s.hn2, w.w1, nil, T: T, IC: D, OC: 2 * I, precision: precision)
             gegluForward(s.y, s.u, T: T, I: I)
             layerNormForward(s.yn, mean: s.ynMean, rstd: s.ynRstd, s.y, nil, nil, T: T, C: I, eps: eps)
             let out = a.residual[l + 1]
-            linearForward(out, s.yn, w.w2, nil, T: T, IC: I, OC: D)
+            linearForward(out, s.yn, w.w2, nil, T: T, IC: I, OC: D, precision: precision)
             sites.apply(sites.hidden, out, from: out, width: D, layer: l + 1, site: 2)
             add(out, s.x1, T * D)
         }
@@ -144,7 +174,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
     package func backward(_ dHidden: UnsafeMutablePointer<Float>, layerDone: ((Int) -> Void)?) {
         let pass = core.lastPass()
         let D = config.hiddenSize, I = config.intermediateSize, T = pass.T, R = buckets.rows
-        let a = pass.buffers, sites = pass.dropout, e = values.embeddings, ge = grads.embeddings
+        let a = pass.buffers, sites = pass.dropout, e = values.embeddings, ge = grads.embeddings, precision = pass.precision
 
         a.dRes.update(from: dHidden, count: T * D)
         a.dRelSum.update(repeating: 0, count: R * D)
@@ -152,27 +182,28 @@ package final class NorbertEncoder: ConfiguredEncoder {
             let w = values.layers[l], g = grads.layers[l], s = a.layers[l], x = a.residual[l]
             // Feed-forward. dRes is d x2; it is also d x1 through the residual.
             sites.apply(sites.hidden, a.dA, from: a.dRes, width: D, layer: l + 1, site: 2)
-            linearBackward(dx: a.dYn, dW: g.w2, db: nil, dy: a.dA, x: s.yn, w: w.w2, T: T, IC: I, OC: D)
+            linearBackward(dx: a.dYn, dW: g.w2, db: nil, dy: a.dA, x: s.yn, w: w.w2, T: T, IC: I, OC: D, precision: precision)
             layerNormBackward(dx: a.dY, dw: nil, db: nil, dout: a.dYn, x: s.y, mean: s.ynMean, rstd: s.ynRstd,
                               w: nil, T: T, C: I)
             gegluBackward(a.dU, a.dY, s.u, T: T, I: I)
-            linearBackward(dx: a.dA, dW: g.w1, db: nil, dy: a.dU, x: s.hn2, w: w.w1, T: T, IC: D, OC: 2 * I)
+            linearBackward(dx: a.dA, dW: g.w1, db: nil, dy: a.dU, x: s.hn2, w: w.w1, T: T, IC: D, OC: 2 * I, precision: precision)
             layerNormBackward(dx: a.dRes, dw: nil, db: nil, dout: a.dA, x: s.x1, mean: s.mlpMean, rstd: s.mlpRstd,
                               w: nil, T: T, C: D, accumulate: true)
             // Attention. dRes is now d x1, also d x through the residual.
             sites.apply(sites.attention, a.dA, from: a.dRes, width: D, layer: l + 1, site: 1)
             layerNormBackward(dx: a.dB, dw: g.postw, db: g.postb, dout: a.dA, x: s.o, mean: s.postMean,
                               rstd: s.postRstd, w: w.postw, T: T, C: D)
-            linearBackward(dx: a.dC, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: D, OC: D)
-            relativeAttentionBackward(dqk: a.dQK, dv: a.dB, dpos: a.dPos, dctx: a.dC, probs: s.probs, qk: s.qk,
+            linearBackward(dx: a.dC, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: D, OC: D, precision: precision)
+            relativeAttentionBackward(dqk: a.dQK, dv: a.dB, dpos: a.dPos, dctx: a.dC, probs: s.probs!, qk: s.qk,
                                       v: s.v, pos: s.pos, buckets: buckets, layout: pass.layout, D: D,
                                       dropoutP: sites.attention, rng: sites.attentionRNG(layer: l),
-                                      dropped: pass.dropped[l].map { UnsafePointer($0) })
-            linearBackward(dx: a.dA, dW: g.wv, db: g.bv, dy: a.dB, x: s.hn, w: w.wv, T: T, IC: D, OC: D)
+                                      dropped: pass.dropped[l].map { UnsafePointer($0) }, precision: precision)
+            linearBackward(dx: a.dA, dW: g.wv, db: g.bv, dy: a.dB, x: s.hn, w: w.wv, T: T, IC: D, OC: D, precision: precision)
             linearBackward(dx: a.dA, dW: g.wqk, db: g.bqk, dy: a.dQK, x: s.hn, w: w.wqk, T: T, IC: D, OC: 2 * D,
-                           accumulateDX: true)
+                           accumulateDX: true, precision: precision)
             // The position path through the same projection, back to the (dropped) relative embeddings.
-            linearBackward(dx: a.dRelDrop, dW: g.wqk, db: g.bqk, dy: a.dPos, x: s.relDrop, w: w.wqk, T: R, IC: D, OC: 2 * D)
+            linearBackward(dx: a.dRelDrop, dW: g.wqk, db: g.bqk, dy: a.dPos, x: s.relDrop, w: w.wqk, T: R, IC: D, OC: 2 * D,
+                           precision: precision)
             sites.applyShared(sites.attention, a.dRelDrop, from: a.dRelDrop, count: R * D, layer: l + 1, site: 3)
             add(a.dRelSum, a.dRelDrop, R * D)
             layerNormBackward(dx: a.dRes, dw: nil, db: nil, dout: a.dA, x: x, mean: s.preMean, rstd: s.preRstd,

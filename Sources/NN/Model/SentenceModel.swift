@@ -134,13 +134,27 @@ package final class SentenceModel {
 
     // MARK: Embedding
 
-    /// Sentence embeddings [B, C] of a packed batch, in evaluation mode (no dropout).
-    package func embed(_ batch: PackedBatch) -> [Float] {
+    /// The most tokens one inference pass takes: a larger batch is split into passes of whole
+    /// sequences up to this many tokens, which bounds memory (one layer's buffers: about 11 KB per
+    /// token for MiniLM, 36 KB for a base model) whatever the batch size.
+    package static let maxTokensPerPass = 8192
+
+    /// Sentence embeddings [B, C] of a packed batch, in evaluation mode (no dropout), through the
+    /// encoder's inference pass (no activations kept).
+    package func embed(_ batch: PackedBatch, maxTokensPerPass: Int = SentenceModel.maxTokensPerPass) -> [Float] {
         let C = dimension
-        let hidden = encoder.forward(batch, dropout: nil)
         var out = [Float](repeating: 0, count: batch.count * C)
         out.withUnsafeMutableBufferPointer { o in
-            poolingForward(o.baseAddress!, hidden, offsets: batch.offsets, C: C, mode: pooling)
+            var first = 0
+            while first < batch.count {
+                // Whole sequences from `first` while they fit the budget (at least one).
+                var last = first + 1
+                while last < batch.count, batch.offsets[last + 1] - batch.offsets[first] <= maxTokensPerPass { last += 1 }
+                let part = first == 0 && last == batch.count ? batch : batch.slice(first..<last)
+                let hidden = encoder.infer(part)
+                poolingForward(o.baseAddress! + first * C, hidden, offsets: part.offsets, C: C, mode: pooling)
+                first = last
+            }
             if normalize {
                 let norms = UnsafeMutablePointer<Float>.allocate(capacity: max(batch.count, 1))
                 defer { norms.deallocate() }

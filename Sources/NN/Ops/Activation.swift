@@ -1,3 +1,4 @@
+import CKernels
 import IO
 #if canImport(Glibc)
 import Glibc
@@ -27,27 +28,43 @@ private let invSqrt2Pi: Float = 0.398_942_280_401_432_677_94
 private let sqrt2OverPi: Float = 0.797_884_560_802_865_355_88
 
 /// out[n] = act(x[n])
-package func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+package func activationForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation,
+                               isa: KernelISA = .current) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
-        switch act {
-        case .gelu: map8(out, x, range, gelu8)
-        case .geluTanh: map8(out, x, range, geluTanh8)
-        case .relu: map8(out, x, range) { $0.replacing(with: 0, where: $0 .< 0) }
+        let o = out + range.lowerBound, xs = x + range.lowerBound, c = range.count
+        switch (act, isa) {
+        #if arch(x86_64) && !NOREMBED_PORTABLE
+        case (.gelu, .avx512): nk_gelu_fwd_avx512(o, xs, c)
+        case (.gelu, .avx2): nk_gelu_fwd_avx2(o, xs, c)
+        case (.geluTanh, .avx512): nk_gelu_tanh_fwd_avx512(o, xs, c)
+        case (.geluTanh, .avx2): nk_gelu_tanh_fwd_avx2(o, xs, c)
+        #endif
+        case (.gelu, _): map8(out, x, range, gelu8)
+        case (.geluTanh, _): map8(out, x, range, geluTanh8)
+        case (.relu, _): map8(out, x, range) { $0.replacing(with: 0, where: $0 .< 0) }
         }
     }
 }
 
 /// dx[n] = dout[n] · act'(x[n])  (overwrites dx; dx may alias dout)
-package func activationBackward(_ dx: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, _ act: Activation) {
+package func activationBackward(_ dx: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
+                                _ act: Activation, isa: KernelISA = .current) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(n, minChunk: 4096) { range in
-        switch act {
-        case .gelu: map8(dx, dout, x, range) { d, v in d * geluDerivative8(v) }
-        case .geluTanh: map8(dx, dout, x, range) { d, v in d * geluTanhDerivative8(v) }
-        case .relu: map8(dx, dout, x, range) { d, v in d.replacing(with: 0, where: v .<= 0) }
+        let o = dx + range.lowerBound, d = dout + range.lowerBound, xs = x + range.lowerBound, c = range.count
+        switch (act, isa) {
+        #if arch(x86_64) && !NOREMBED_PORTABLE
+        case (.gelu, .avx512): nk_gelu_bwd_avx512(o, d, xs, c)
+        case (.gelu, .avx2): nk_gelu_bwd_avx2(o, d, xs, c)
+        case (.geluTanh, .avx512): nk_gelu_tanh_bwd_avx512(o, d, xs, c)
+        case (.geluTanh, .avx2): nk_gelu_tanh_bwd_avx2(o, d, xs, c)
+        #endif
+        case (.gelu, _): map8(dx, dout, x, range) { d, v in d * geluDerivative8(v) }
+        case (.geluTanh, _): map8(dx, dout, x, range) { d, v in d * geluTanhDerivative8(v) }
+        case (.relu, _): map8(dx, dout, x, range) { d, v in d.replacing(with: 0, where: v .<= 0) }
         }
     }
 }
@@ -97,10 +114,17 @@ package func geluTanhDerivative(_ v: Float) -> Float {
 // y = a · gelu_tanh(g).
 
 /// y[T, I] = a · gelu_tanh(g)  for u[T, 2I] = [a | g]
-package func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+package func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int, isa: KernelISA = .current) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.activationForward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
+        switch isa {
+        #if arch(x86_64) && !NOREMBED_PORTABLE
+        case .avx512: return nk_geglu_fwd_avx512(y + range.lowerBound * I, u + range.lowerBound * 2 * I, range.count, I)
+        case .avx2: return nk_geglu_fwd_avx2(y + range.lowerBound * I, u + range.lowerBound * 2 * I, range.count, I)
+        #endif
+        default: break
+        }
         for t in range {
             let a = u + t * 2 * I, g = a + I
             map8(y + t * I, a, g, 0..<I) { a, g in a * geluTanh8(g) }
@@ -109,10 +133,19 @@ package func gegluForward(_ y: UnsafeMutablePointer<Float>, _ u: UnsafePointer<F
 }
 
 /// du[T, 2I] (overwritten) from dy[T, I]: da = dy · gelu_tanh(g), dg = dy · a · gelu_tanh'(g)
-package func gegluBackward(_ du: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int) {
+package func gegluBackward(_ du: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ u: UnsafePointer<Float>, T: Int, I: Int,
+                           isa: KernelISA = .current) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.activationBackward, t0) }
     Parallel.chunks(T, minChunk: 8) { range in
+        let r0 = range.lowerBound
+        switch isa {
+        #if arch(x86_64) && !NOREMBED_PORTABLE
+        case .avx512: return nk_geglu_bwd_avx512(du + r0 * 2 * I, dy + r0 * I, u + r0 * 2 * I, range.count, I)
+        case .avx2: return nk_geglu_bwd_avx2(du + r0 * 2 * I, dy + r0 * I, u + r0 * 2 * I, range.count, I)
+        #endif
+        default: break
+        }
         for t in range {
             let a = u + t * 2 * I, g = a + I, d = dy + t * I
             let da = du + t * 2 * I, dg = da + I

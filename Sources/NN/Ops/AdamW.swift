@@ -1,3 +1,4 @@
+import CKernels
 import IO
 
 /// AdamW as torch.optim.AdamW (decoupled weight decay), over a ParameterSet's flat buffers.
@@ -33,7 +34,7 @@ package final class AdamW: @unchecked Sendable {
     /// One update of every parameter with learning rate `lr`. `gradScale` multiplies every gradient
     /// as it is read: pass the clipping coefficient here (see `clipCoefficient`) instead of scaling
     /// the gradients in place first, which saves two passes over them with bit-identical results.
-    package func update(_ params: ParameterSet, lr: Float, gradScale: Float = 1) {
+    package func update(_ params: ParameterSet, lr: Float, gradScale: Float = 1, isa: KernelISA = .current) {
         precondition(params.count == count)
         let t0 = OpProfiler.shared.begin()
         defer { OpProfiler.shared.end(.adamW, t0) }
@@ -54,6 +55,19 @@ package final class AdamW: @unchecked Sendable {
                 let lo = max(range.lowerBound, e.offset), hi = min(range.upperBound, e.offset + e.count)
                 guard lo < hi else { continue }
                 let decayFactor: Float = e.decay ? 1 - lr * wd : 1
+                switch isa {
+                #if arch(x86_64) && !NOREMBED_PORTABLE
+                case .avx512:
+                    nk_adamw_avx512(values + lo, grads + lo, m + lo, v + lo, hi - lo, gradScale, e.decay ? 1 : 0, decayFactor,
+                                    b1, b2, stepSize, bc2Sqrt, eps)
+                    continue
+                case .avx2:
+                    nk_adamw_avx2(values + lo, grads + lo, m + lo, v + lo, hi - lo, gradScale, e.decay ? 1 : 0, decayFactor,
+                                  b1, b2, stepSize, bc2Sqrt, eps)
+                    continue
+                #endif
+                default: break
+                }
                 @inline(__always) func lanes(_ g0: Float8, _ p0: Float8, _ m0: Float8, _ v0: Float8) -> (Float8, Float8, Float8) {
                     let g = gradScale == 1 ? g0 : g0 * gradScale
                     let p = e.decay ? p0 * decayFactor : p0

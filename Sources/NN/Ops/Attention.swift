@@ -9,25 +9,27 @@ import IO
 
 /// ctx[T, C] = dropout(softmax(Q·Kᵀ / √hd)) · V per sequence and head; saves probs (before dropout)
 /// and, when `dropped` is given (probCount floats) and dropout is on, the dropped-out probabilities,
-/// which spares `attentionBackward` drawing the mask twice more.
+/// which spares `attentionBackward` drawing the mask twice more. With `probs` nil (inference) each
+/// head's scores live in scratch and nothing is saved.
 package func attentionForward(
-    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom, dropped: UnsafeMutablePointer<Float>? = nil
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafeMutablePointer<Float>? = nil, precision: MatmulPrecision = .fp32
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
-    let ld = Int32(3 * C)
+    let ld = 3 * C
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
-        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
+        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng, precision: precision)
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
-        let s = probs + head.offset
+        let s = probs.map { $0 + head.offset } ?? .allocate(capacity: len * len)
+        defer { if probs == nil { s.deallocate() } }
         // s[len, len] = scale · q · kᵀ
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
-                    scale, q, ld, k, ld, 0, s, Int32(len))
+        gemm(precision, transA: false, transB: true, M: len, N: len, K: hd, alpha: scale,
+             q, lda: ld, k, ldb: ld, beta: 0, s, ldc: len)
         attendForward(head, scores: s, v: v, ldv: 3 * C, ctx: ctx + start * C + h * hd, ldc: C, dropped: dropped)
     }
 }
@@ -36,16 +38,16 @@ package func attentionForward(
 package func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dctx: UnsafePointer<Float>,
     probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, layout: AttentionLayout, C: Int,
-    dropoutP: Float, rng: CounterRandom, dropped: UnsafePointer<Float>? = nil
+    dropoutP: Float, rng: CounterRandom, dropped: UnsafePointer<Float>? = nil, precision: MatmulPrecision = .fp32
 ) {
     let nh = layout.heads, hd = C / nh
     let scale = 1 / Float(hd).squareRoot()
-    let ld = Int32(3 * C)
+    let ld = 3 * C
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
-        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
+        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng, precision: precision)
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
         let dq = dqkv + start * 3 * C + h * hd, dk = dq + C, dv = dq + 2 * C
         let ds = UnsafeMutablePointer<Float>.allocate(capacity: len * len)
@@ -53,9 +55,9 @@ package func attentionBackward(
         attendBackward(head, dctx: dctx + start * C + h * hd, lddc: C, probs: probs + head.offset, v: v, ldv: 3 * C,
                        dv: dv, lddv: 3 * C, ds: ds, dropped: dropped)
         // dq = scale · ds · k;  dk = scale · dsᵀ · q
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                    scale, ds, Int32(len), k, ld, 0, dq, ld)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                    scale, ds, Int32(len), q, ld, 0, dk, ld)
+        gemm(precision, transA: false, transB: false, M: len, N: hd, K: len, alpha: scale,
+             ds, lda: len, k, ldb: ld, beta: 0, dq, ldc: ld)
+        gemm(precision, transA: true, transB: false, M: len, N: hd, K: len, alpha: scale,
+             ds, lda: len, q, ldb: ld, beta: 0, dk, ldc: ld)
     }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import IO
 #if canImport(Glibc)
 import Glibc
@@ -76,8 +77,12 @@ struct AttentionHead {
     /// `maskIndex` = h·len² for head h.
     let rng: CounterRandom
     let maskIndex: Int
+    /// The precision of this head's matrix products.
+    let precision: MatmulPrecision
 
-    init(_ layout: AttentionLayout, sequence b: Int, head h: Int, hd: Int, dropoutP: Float, rng: CounterRandom) {
+    init(_ layout: AttentionLayout, sequence b: Int, head h: Int, hd: Int, dropoutP: Float, rng: CounterRandom,
+         precision: MatmulPrecision) {
+        self.precision = precision
         len = layout.length(b)
         self.hd = hd
         offset = layout.probOffset(b, h)
@@ -92,7 +97,7 @@ struct AttentionHead {
 func attendForward(_ head: AttentionHead, scores s: UnsafeMutablePointer<Float>,
                    v: UnsafePointer<Float>, ldv: Int, ctx: UnsafeMutablePointer<Float>, ldc: Int,
                    dropped: UnsafeMutablePointer<Float>?) {
-    let len = head.len
+    let len = head.len, precision = head.precision
     softmaxRows(s, rows: len, cols: len)
     var pd = UnsafePointer(s)
     var scratch: UnsafeMutablePointer<Float>? = nil
@@ -102,8 +107,8 @@ func attendForward(_ head: AttentionHead, scores s: UnsafeMutablePointer<Float>,
         pd = UnsafePointer(d)
         if dropped == nil { scratch = d }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(head.hd), Int32(len),
-                1, pd, Int32(len), v, Int32(ldv), 0, ctx, Int32(ldc))
+    gemm(precision, transA: false, transB: false, M: len, N: head.hd, K: len,
+         pd, lda: len, v, ldb: ldv, beta: 0, ctx, ldc: ldc)
     scratch?.deallocate()
 }
 
@@ -113,23 +118,23 @@ func attendForward(_ head: AttentionHead, scores s: UnsafeMutablePointer<Float>,
 func attendBackward(_ head: AttentionHead, dctx dc: UnsafePointer<Float>, lddc: Int, probs p: UnsafePointer<Float>,
                     v: UnsafePointer<Float>, ldv: Int, dv: UnsafeMutablePointer<Float>, lddv: Int,
                     ds: UnsafeMutablePointer<Float>, dropped: UnsafePointer<Float>?) {
-    let len = head.len, hd = head.hd, n = len * len
+    let len = head.len, hd = head.hd, n = len * len, precision = head.precision
     // dv = pdᵀ · dc, with pd the dropped-out probabilities.
     let saved = head.dropoutP > 0 ? dropped.map { $0 + head.offset } : nil
     if let saved {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                    1, saved, Int32(len), dc, Int32(lddc), 0, dv, Int32(lddv))
+        gemm(precision, transA: true, transB: false, M: len, N: hd, K: len,
+             saved, lda: len, dc, ldb: lddc, beta: 0, dv, ldc: lddv)
     } else if head.dropoutP > 0 {
         dropoutSerial(ds, p, count: n, p: head.dropoutP, rng: head.rng, indexOffset: head.maskIndex)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                    1, ds, Int32(len), dc, Int32(lddc), 0, dv, Int32(lddv))
+        gemm(precision, transA: true, transB: false, M: len, N: hd, K: len,
+             ds, lda: len, dc, ldb: lddc, beta: 0, dv, ldc: lddv)
     } else {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                    1, p, Int32(len), dc, Int32(lddc), 0, dv, Int32(lddv))
+        gemm(precision, transA: true, transB: false, M: len, N: hd, K: len,
+             p, lda: len, dc, ldb: lddc, beta: 0, dv, ldc: lddv)
     }
     // d pd = dc · vᵀ, then back through dropout and softmax.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
-                1, dc, Int32(lddc), v, Int32(ldv), 0, ds, Int32(len))
+    gemm(precision, transA: false, transB: true, M: len, N: len, K: hd,
+         dc, lda: lddc, v, ldb: ldv, beta: 0, ds, ldc: len)
     if let saved {
         dropoutBackwardFromSaved(ds, saved, count: n, p: head.dropoutP)
     } else if head.dropoutP > 0 {
@@ -139,7 +144,14 @@ func attendBackward(_ head: AttentionHead, dctx dc: UnsafePointer<Float>, lddc: 
 }
 
 /// Row-wise softmax in place, max-subtracted as PyTorch does.
-package func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+package func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, isa: KernelISA = .current) {
+    switch isa {
+    #if arch(x86_64) && !NOREMBED_PORTABLE
+    case .avx512: return nk_softmax_rows_avx512(x, rows, cols)
+    case .avx2: return nk_softmax_rows_avx2(x, rows, cols)
+    #endif
+    default: break
+    }
     // Short rows (most sentences) stay scalar: the vector path's partial-vector tail costs more than
     // it saves below about 32 columns (`embedkit-bench --ops`: 4.1 vs 4.7 ns per element at 20).
     if cols < 32 {
@@ -186,7 +198,15 @@ package func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int)
 }
 
 /// In place: dx = p ⊙ (dy - Σ_j dy·p) per row, where dx overwrites dy.
-package func softmaxRowsBackward(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, rows: Int, cols: Int) {
+package func softmaxRowsBackward(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, rows: Int, cols: Int,
+                                 isa: KernelISA = .current) {
+    switch isa {
+    #if arch(x86_64) && !NOREMBED_PORTABLE
+    case .avx512: return nk_softmax_rows_bwd_avx512(d, p, rows, cols)
+    case .avx2: return nk_softmax_rows_bwd_avx2(d, p, rows, cols)
+    #endif
+    default: break
+    }
     for r in 0..<rows {
         let dr = d + r * cols, pr = p + r * cols
         let s = dot(UnsafePointer(dr), pr, cols)

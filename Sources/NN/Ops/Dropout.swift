@@ -1,3 +1,4 @@
+import CKernels
 import IO
 
 /// Inverted dropout as torch.nn.Dropout: keep with probability 1-p and scale by 1/(1-p).
@@ -7,7 +8,7 @@ import IO
 /// out[n] = x[n] · keep(i) / (1-p)   (out may alias x; the backward pass is the same call on gradients)
 package func dropout(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int,
-    p: Float, rng: CounterRandom, indexOffset: Int = 0
+    p: Float, rng: CounterRandom, indexOffset: Int = 0, isa: KernelISA = .current
 ) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.dropout, t0) }
@@ -16,7 +17,7 @@ package func dropout(
         return
     }
     Parallel.chunks(n, minChunk: 8192) { range in
-        dropoutKernel(out, x, range, p: p, rng: rng, indexOffset: indexOffset)
+        dropoutKernel(out, x, range, p: p, rng: rng, indexOffset: indexOffset, isa: isa)
     }
 }
 
@@ -25,7 +26,7 @@ package func dropout(
 /// other sequences share the batch. `offsets` (B + 1) and `ids` (B) describe the sequences.
 package func dropoutSequences(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, offsets: [Int], sequenceIDs: [Int]?, width: Int,
-    p: Float, rng: CounterRandom
+    p: Float, rng: CounterRandom, isa: KernelISA = .current
 ) {
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.dropout, t0) }
@@ -40,7 +41,7 @@ package func dropoutSequences(
             for b in range {
                 let start = off[b] * width, end = off[b + 1] * width
                 dropoutKernel(out + start, x + start, 0..<(end - start), p: p, rng: rng.sequence(sequenceIDs?[b] ?? b),
-                              indexOffset: 0)
+                              indexOffset: 0, isa: isa)
             }
         }
     }
@@ -53,10 +54,18 @@ package func dropoutSequences(
 @inline(__always)
 func dropoutKernel(
     _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ range: Range<Int>,
-    p: Float, rng: CounterRandom, indexOffset: Int
+    p: Float, rng: CounterRandom, indexOffset: Int, isa: KernelISA = .current
 ) {
     let scale = 1 / (1 - p)
     let threshold = UInt64((Double(p) * 16_777_216).rounded(.up))
+    let i0 = range.lowerBound
+    switch isa {
+    #if arch(x86_64) && !NOREMBED_PORTABLE
+    case .avx512: return nk_dropout_avx512(out + i0, x + i0, range.count, rng.key, indexOffset &+ i0, threshold, scale)
+    case .avx2: return nk_dropout_avx2(out + i0, x + i0, range.count, rng.key, indexOffset &+ i0, threshold, scale)
+    #endif
+    default: break
+    }
     for i in range {
         out[i] = rng.bits(indexOffset &+ i) >> 40 >= threshold ? x[i] * scale : 0
     }

@@ -1,15 +1,16 @@
 import CBLAS
+import CKernels
 import IO
 
 // A fully connected layer in PyTorch's nn.Linear layout: W is [OC, IC] (rows are output features).
 // Activations are row-major [T, C] over the packed tokens of a whole batch, so one sgemm covers
 // every sequence and no FLOP is spent on padding.
 
-/// y[T, OC] = x[T, IC] · Wᵀ + b
+/// y[T, OC] = x[T, IC] · Wᵀ + b  (products in `precision`, see MatmulPrecision)
 package func linearForward(
     _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-    T: Int, IC: Int, OC: Int
+    T: Int, IC: Int, OC: Int, precision: MatmulPrecision = .fp32
 ) {
     guard T > 0 else { return }
     let t0 = OpProfiler.shared.begin()
@@ -19,7 +20,7 @@ package func linearForward(
         for t in 0..<T { (y + t * OC).update(from: b, count: OC) }
         beta = 1
     }
-    linearSgemm(transA: false, transB: true, M: T, N: OC, K: IC, x, lda: IC, w, ldb: IC, beta: beta, y, ldc: OC)
+    linearGemm(precision, transA: false, transB: true, M: T, N: OC, K: IC, x, lda: IC, w, ldb: IC, beta: beta, y, ldc: OC)
 }
 
 /// Given dy[T, OC]:
@@ -29,15 +30,16 @@ package func linearForward(
 package func linearBackward(
     dx: UnsafeMutablePointer<Float>?, dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-    T: Int, IC: Int, OC: Int, accumulateDX: Bool = false
+    T: Int, IC: Int, OC: Int, accumulateDX: Bool = false, precision: MatmulPrecision = .fp32
 ) {
     guard T > 0 else { return }
     let t0 = OpProfiler.shared.begin()
     defer { OpProfiler.shared.end(.linearBackward, t0, flops: gemmFlops(T, IC, OC) * (dx == nil ? 1 : 2)) }
     if let dx {
-        linearSgemm(transA: false, transB: false, M: T, N: IC, K: OC, dy, lda: OC, w, ldb: IC, beta: accumulateDX ? 1 : 0, dx, ldc: IC)
+        linearGemm(precision, transA: false, transB: false, M: T, N: IC, K: OC, dy, lda: OC, w, ldb: IC,
+                   beta: accumulateDX ? 1 : 0, dx, ldc: IC)
     }
-    linearSgemm(transA: true, transB: false, M: OC, N: IC, K: T, dy, lda: OC, x, ldb: IC, beta: 1, dW, ldc: IC)
+    linearGemm(precision, transA: true, transB: false, M: OC, N: IC, K: T, dy, lda: OC, x, ldb: IC, beta: 1, dW, ldc: IC)
     if let db { addColumnSums(db, dy, rows: T, cols: OC) }
 }
 
@@ -62,12 +64,18 @@ let gemmRowSplit: Bool = {
     return true
 }()
 
-/// C[M, N] = op(A) · op(B) + beta·C (row-major) for a linear layer.
-func linearSgemm(
-    transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
+/// C[M, N] = op(A) · op(B) + beta·C (row-major) for a linear layer, on all workers.
+package func linearGemm(
+    _ precision: MatmulPrecision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
     _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
     _ C: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    #if arch(x86_64) && !NOREMBED_PORTABLE
+    if precision == .bf16 && MatmulPrecision.bf16Supported {
+        bf16LinearGemm(transA: transA, transB: transB, M: M, N: N, K: K, A, lda: lda, B, ldb: ldb, beta: beta, C, ldc: ldc)
+        return
+    }
+    #endif
     let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
     let parts = Parallel.workers
     guard gemmRowSplit, parts > 1, M >= 32 * parts else {
@@ -84,3 +92,52 @@ func linearSgemm(
                     B, Int32(ldb), beta, C + r0 * ldc, Int32(ldc))
     }
 }
+
+/// C[M, N] = alpha·op(A)·op(B) + beta·C (row-major) on the calling thread, in `precision` (fp32:
+/// OpenBLAS; bf16: CKernels' AVX512-BF16 kernel, or fp32 where the CPU lacks it).
+@inline(__always)
+package func gemm(
+    _ precision: MatmulPrecision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float = 1,
+    _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
+    _ C: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    #if arch(x86_64) && !NOREMBED_PORTABLE
+    if precision == .bf16 && MatmulPrecision.bf16Supported {
+        let rc = nk_bf16_gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        precondition(rc == 0, "bf16 matrix product failed (\(rc)): out of memory for its packed operands")
+        return
+    }
+    #endif
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+}
+
+#if arch(x86_64) && !NOREMBED_PORTABLE
+/// The bf16 product of a linear layer on all workers: first both operands are packed (rows of op(A)
+/// and column panels of op(B) split over the workers), then each worker computes its rows of C.
+/// Each element of C gets the same sums in the same order whatever the split, so the result does
+/// not depend on the worker count.
+private func bf16LinearGemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
+    _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
+    _ C: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let parts = min(Parallel.workers, max(1, M / 24))
+    guard parts > 1 else {
+        gemm(.bf16, transA: transA, transB: transB, M: M, N: N, K: K, A, lda: lda, B, ldb: ldb, beta: beta, C, ldc: ldc)
+        return
+    }
+    guard let ap = nk_bf16_scratch(2, nk_bf16_packed_a_size(M, K) + 32),
+          let bp = nk_bf16_scratch(3, nk_bf16_packed_b_size(K, N) + 32) else {
+        preconditionFailure("out of memory for the packed operands of a bf16 matrix product")
+    }
+    let panels = nk_bf16_panels(N)
+    Parallel.forEach(parts) { k in
+        nk_bf16_pack_a(ap, transA ? 1 : 0, M, K, A, lda, M * k / parts, M * (k + 1) / parts)
+        nk_bf16_pack_b(bp, transB ? 1 : 0, K, N, B, ldb, panels * k / parts, panels * (k + 1) / parts)
+    }
+    Parallel.forEach(parts) { k in
+        _ = nk_bf16_gemm_packed(ap, bp, M, N, K, 1, beta, C, ldc, M * k / parts, M * (k + 1) / parts)
+    }
+}
+#endif

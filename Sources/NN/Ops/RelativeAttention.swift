@@ -60,12 +60,13 @@ package struct RelativeBuckets: Sendable {
 }
 
 /// Forward over all sequences and heads; saves probs (before dropout) and, when `dropped` is given
-/// and dropout is on, the dropped-out probabilities for the backward pass (see attentionForward).
+/// and dropout is on, the dropped-out probabilities for the backward pass (see attentionForward;
+/// `probs` nil: inference, nothing saved).
 package func relativeAttentionForward(
-    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     qk: UnsafePointer<Float>, v: UnsafePointer<Float>, pos: UnsafePointer<Float>,
     buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom,
-    dropped: UnsafeMutablePointer<Float>? = nil
+    dropped: UnsafeMutablePointer<Float>? = nil, precision: MatmulPrecision = .fp32
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
@@ -78,18 +79,18 @@ package func relativeAttentionForward(
             let len = layout.length(b), start = layout.offsets[b]
             let q = qk + start * 2 * D + h * hd, k = q + D, vv = v + start * D + h * hd
             let qpos = pos + h * 2 * hd, kpos = qpos + hd
-            let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
-            let s = probs + head.offset
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * len * R)
+            let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng, precision: precision)
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * len * R + (probs == nil ? len * len : 0))
             defer { a.deallocate() }
+            let s = probs.map { $0 + head.offset } ?? a + 2 * len * R
             let bm = a + len * R
             // s = scale·q·kᵀ;  a = q·kposᵀ [len, R];  bm = k·qposᵀ [len, R]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(len), Int32(hd),
-                        scale, q, Int32(2 * D), k, Int32(2 * D), 0, s, Int32(len))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(R), Int32(hd),
-                        scale, q, Int32(2 * D), kpos, Int32(2 * D), 0, a, Int32(R))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(len), Int32(R), Int32(hd),
-                        scale, k, Int32(2 * D), qpos, Int32(2 * D), 0, bm, Int32(R))
+            gemm(precision, transA: false, transB: true, M: len, N: len, K: hd, alpha: scale,
+                 q, lda: 2 * D, k, ldb: 2 * D, beta: 0, s, ldc: len)
+            gemm(precision, transA: false, transB: true, M: len, N: R, K: hd, alpha: scale,
+                 q, lda: 2 * D, kpos, ldb: 2 * D, beta: 0, a, ldc: R)
+            gemm(precision, transA: false, transB: true, M: len, N: R, K: hd, alpha: scale,
+                 k, lda: 2 * D, qpos, ldb: 2 * D, beta: 0, bm, ldc: R)
             for i in 0..<len {
                 let row = s + i * len, ir = idx + i * L
                 for j in 0..<len {
@@ -111,7 +112,7 @@ package func relativeAttentionBackward(
     dctx: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     qk: UnsafePointer<Float>, v: UnsafePointer<Float>, pos: UnsafePointer<Float>,
     buckets: RelativeBuckets, layout: AttentionLayout, D: Int, dropoutP: Float, rng: CounterRandom,
-    dropped: UnsafePointer<Float>? = nil
+    dropped: UnsafePointer<Float>? = nil, precision: MatmulPrecision = .fp32
 ) {
     let nh = layout.heads, hd = D / nh, R = buckets.rows, L = buckets.maxLength
     let scale = 1 / Float(3 * hd).squareRoot()
@@ -134,7 +135,7 @@ package func relativeAttentionBackward(
                     let ds = UnsafeMutablePointer<Float>.allocate(capacity: n + 2 * len * R)
                     defer { ds.deallocate() }
                     let g1 = ds + n, g2 = g1 + len * R
-                    let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
+                    let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng, precision: precision)
                     attendBackward(head, dctx: dc, lddc: D, probs: p, v: vv, ldv: D, dv: dvv, lddv: D, ds: ds, dropped: dropped)
                     // Gather by bucket: g1[i, r] = Σ_j ds[i, j], g2[j, r] = Σ_i ds[i, j] over idx(i, j) = r.
                     g1.update(repeating: 0, count: 2 * len * R)
@@ -147,19 +148,19 @@ package func relativeAttentionBackward(
                         }
                     }
                     // dq = scale·(ds·k + g1·kpos);  dk = scale·(dsᵀ·q + g2·qpos)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                                scale, ds, Int32(len), k, Int32(2 * D), 0, dq, Int32(2 * D))
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(R),
-                                scale, g1, Int32(R), kpos, Int32(2 * D), 1, dq, Int32(2 * D))
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
-                                scale, ds, Int32(len), q, Int32(2 * D), 0, dk, Int32(2 * D))
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(R),
-                                scale, g2, Int32(R), qpos, Int32(2 * D), 1, dk, Int32(2 * D))
+                    gemm(precision, transA: false, transB: false, M: len, N: hd, K: len, alpha: scale,
+                         ds, lda: len, k, ldb: 2 * D, beta: 0, dq, ldc: 2 * D)
+                    gemm(precision, transA: false, transB: false, M: len, N: hd, K: R, alpha: scale,
+                         g1, lda: R, kpos, ldb: 2 * D, beta: 1, dq, ldc: 2 * D)
+                    gemm(precision, transA: true, transB: false, M: len, N: hd, K: len, alpha: scale,
+                         ds, lda: len, q, ldb: 2 * D, beta: 0, dk, ldc: 2 * D)
+                    gemm(precision, transA: false, transB: false, M: len, N: hd, K: R, alpha: scale,
+                         g2, lda: R, qpos, ldb: 2 * D, beta: 1, dk, ldc: 2 * D)
                     // dkpos += scale·g1ᵀ·q;  dqpos += scale·g2ᵀ·k
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(R), Int32(hd), Int32(len),
-                                scale, g1, Int32(R), q, Int32(2 * D), 1, dkpos, Int32(2 * D))
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(R), Int32(hd), Int32(len),
-                                scale, g2, Int32(R), k, Int32(2 * D), 1, dqpos, Int32(2 * D))
+                    gemm(precision, transA: true, transB: false, M: R, N: hd, K: len, alpha: scale,
+                         g1, lda: R, q, ldb: 2 * D, beta: 1, dkpos, ldc: 2 * D)
+                    gemm(precision, transA: true, transB: false, M: R, N: hd, K: len, alpha: scale,
+                         g2, lda: R, k, ldb: 2 * D, beta: 1, dqpos, ldc: 2 * D)
                 }
             }
         }

@@ -103,6 +103,8 @@ package struct TrainingConfig: Sendable, Equatable {
         package var seed: UInt64
         /// A checkpoint directory, `latest` (the newest `checkpoint-N` in `outputDir`), or nil.
         package var resumeFromCheckpoint: String?
+        /// Matrix products with bf16 operands and fp32 sums (transformers' `bf16`; MatmulPrecision).
+        package var bf16 = false
         /// Upload the final model to the Hugging Face hub at the end of a successful run
         /// (transformers' `push_to_hub`; the `train` tool does it, this library knows no hub).
         package var pushToHub = false
@@ -324,6 +326,7 @@ package struct TrainingConfig: Sendable, Equatable {
             ("Logging", "every \(t.loggingSteps) steps to \(t.loggingDir)"),
             ("Seed", "\(t.seed)"),
         ]
+        if t.bf16 { lines.append(("Precision", "bf16 matrix products (fp32 weights, gradients and optimizer)")) }
         if let r = t.resumeFromCheckpoint {
             lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
         }

@@ -17,7 +17,7 @@ struct TrainingConfigDecoder {
                       "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                       "save_steps", "save_total_limit", "load_best_model_at_end", "eval_task", "metric_for_best_model",
-                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
+                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16",
                       "push_to_hub", "hub_model_id", "hub_private_repo"]),
         ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
         ("mining", ["enabled", "model", "num_negatives", "range_min", "range_max", "max_score", "min_score",
@@ -34,8 +34,7 @@ struct TrainingConfigDecoder {
         "training.loss_function": "the loss is always MultipleNegativesRankingLoss (in-batch negatives plus the triplet's negative)",
         "training.eval_strategy": "evaluation always happens every training.eval_steps steps",
         "training.save_strategy": "checkpoints are always saved every training.save_steps steps",
-        "training.fp16": "training runs in float32 on the CPU",
-        "training.bf16": "training runs in float32 on the CPU",
+        "training.fp16": "training runs in float32 on the CPU (training.bf16 gives bf16 matrix products)",
         "training.dataloader_num_workers": "the trainer reads pre-tokenized batches; there are no loader workers to set",
         "evaluation": "use training.metric_for_best_model (greater_is_better follows from the metric) and training.per_device_eval_batch_size",
         "lr_scheduler": "the scheduler keys live under training: lr_scheduler (the seed's lr_scheduler.type), num_cycles, lr_scheduler_power (the seed's power) and lr_end",
@@ -258,6 +257,7 @@ struct TrainingConfigDecoder {
             config.training.seed = UInt64(v)
         case "training.resume_from_checkpoint":
             config.training.resumeFromCheckpoint = try optional(n) { try string(n, k) }
+        case "training.bf16": config.training.bf16 = try bool(n, k)
         case "training.push_to_hub": config.training.pushToHub = try bool(n, k)
         case "training.hub_model_id": config.training.hubModelID = try optional(n) { try string(n, k) }
         case "training.hub_private_repo": config.training.hubPrivateRepo = try optional(n) { try bool(n, k) }
