@@ -28,7 +28,7 @@ SWIFT ?= swift
 TRAIN_FLAGS ?=
 
 TOOLS := fetch-data tokenize train evaluate embed
-DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip
+DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev libssl-dev pkg-config zstd curl unzip
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
 .PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm

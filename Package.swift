@@ -41,11 +41,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers in C.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
 
         // The library, bottom to top.
-        .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML"], swiftSettings: fastSettings),
+        .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML", "CCrypto"], swiftSettings: fastSettings),
         .target(name: "Tokenizers", dependencies: ["IO"], swiftSettings: fastSettings),
         .target(name: "Hub", dependencies: ["IO", "CCurl", "CCurlShim"], swiftSettings: fastSettings),
         .target(name: "NN", dependencies: ["IO", "CBLAS"], swiftSettings: fastSettings),

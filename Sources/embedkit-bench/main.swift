@@ -93,6 +93,10 @@ func loadAverage() -> String {
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--sha256" {
+    runSHA256Bench(path: CommandLine.arguments[2])
+    exit(0)
+}
 let opts = Options(Array(CommandLine.arguments.dropFirst()))
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?
