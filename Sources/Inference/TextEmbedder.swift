@@ -35,7 +35,7 @@ package final class TextEmbedder {
 
     /// Token ids of each text (on all cores), checked against the model's vocabulary.
     package func tokenize(_ texts: [String]) throws -> [[Int32]] {
-        let ids = tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
+        let ids = try tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
         let vocab = model.encoder.vocabularySize
         for (i, s) in ids.enumerated() {
             if let bad = s.first(where: { $0 < 0 || Int($0) >= vocab }) {
