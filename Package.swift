@@ -61,6 +61,8 @@ let package = Package(
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
+        // Fuzz targets for every reader of untrusted bytes (`make fuzz`; a replay tool otherwise).
+        .executableTarget(name: "norembed-fuzz", dependencies: ["Training", "Tokenizers", "IO"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
         // tests of the built tools. Fixtures live in Tests/Fixtures, read by path.
