@@ -9,7 +9,8 @@ extension SentenceModel {
     /// Files copied from the base model's transformer folder when present: tokenizers of every kind,
     /// and remote-code modules (NorBERT3's modeling_norbert.py, configuration_norbert.py).
     static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-                                 "added_tokens.json", "sentencepiece.bpe.model", "spiece.model", "merges.txt", "vocab.json"]
+                                 "added_tokens.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+                                 "merges.txt", "vocab.json"]
 
     /// Saves into `directory` (created if needed). Each file is written atomically; `readme` (a model
     /// card) is written when given.
