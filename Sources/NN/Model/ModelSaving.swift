@@ -52,7 +52,6 @@ extension SentenceModel {
         ]))
         try FileSystem.writeText(poolingConfig.serialized(indent: 2), to: directory + "/1_Pooling/config.json")
         try FileSystem.writeText(configJSON.serialized(indent: 2), to: directory + "/config.json")
-        try saveWeights(to: directory + "/model.safetensors")
 
         // Tokenizer and remote-code files of the base model, unless saving into the base folder itself.
         let source = URL(fileURLWithPath: transformerDirectory).standardizedFileURL.path
@@ -63,6 +62,9 @@ extension SentenceModel {
             }
         }
         if let readme { try FileSystem.writeText(readme, to: directory + "/README.md") }
+        // The weights last: a folder with model.safetensors is complete (the Makefile's target for
+        // `train` is that file), even when a run is killed while saving.
+        try saveWeights(to: directory + "/model.safetensors")
     }
 
     /// The encoder's parameters (float32, PyTorch names) plus the untouched passthrough tensors.
