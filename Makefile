@@ -5,6 +5,7 @@
 #   make test          build and run the test suite
 #   make train         fetch-data → tokenize → train → evaluate for CONFIG
 #   make quick-test    the same on 1,000 training triplets (the seed's --quick-test)
+#   make push REPO=org/name [PRIVATE=1]   upload the trained model to the Hugging Face hub
 #
 # Stages (each a target): model, data, tokens, fit (training only), evaluate. Variables:
 #   CONFIG=configs/training_config.yaml   the training config
@@ -27,14 +28,14 @@ BIN ?= .build/release
 SWIFT ?= swift
 TRAIN_FLAGS ?=
 
-TOOLS := fetch-data tokenize train evaluate embed
+TOOLS := fetch-data tokenize train evaluate embed upload
 DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev libssl-dev pkg-config zstd curl unzip
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm fuzz test-sanitize
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push fuzz test-sanitize
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '/^#/!q;s/^# \{0,1\}//p' Makefile
 
 # ---------------------------------------------------------------------------------------------
 # Setup and build
@@ -49,7 +50,7 @@ setup:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain: https://swift.org/install)"; exit 1; }
 
-# All five tools, built together in release mode.
+# All the tools, built together in release mode.
 BUILD_STAMP := $(BIN)/.tools-built
 ifeq ($(SKIP_BUILD),1)
 build:
@@ -105,7 +106,7 @@ VARS_ID := $(subst /,_,$(subst $(space),_,$(CONFIG) $(SET) $(WORKDIR)))
 VARS_FILE := $(WORKDIR)/.pipeline/$(VARS_ID).mk
 SET_FLAGS := $(foreach s,$(SET),--set $(s))
 
-ifneq ($(filter model data tokens fit evaluate train quick-test,$(MAKECMDGOALS)),)
+ifneq ($(filter model data tokens fit evaluate train quick-test push,$(MAKECMDGOALS)),)
 include $(VARS_FILE)
 endif
 
@@ -164,6 +165,14 @@ $(EVAL_OUT)/finetuned.json: $(TEST_TOKENS) $(OUTPUT_DIR)/model.safetensors
 	$(BIN)/evaluate --model $(OUTPUT_DIR) -o $@ --csv $(EVAL_OUT)/triplet_evaluation_finetuned_results.csv $<
 
 train: evaluate
+
+# 5. push: the trained model in OUTPUT_DIR to the Hugging Face hub repo REPO, in one commit, without
+#    the checkpoints (as train's training.push_to_hub does). Needs HF_TOKEN with write access.
+#    A second push sends only the files that changed; PRIVATE=1 creates the repo private.
+push: | $(VARS_FILE)
+	@test -n "$(REPO)" || { echo "error: make push needs REPO=org/name (the hub repository to upload to)"; exit 1; }
+	@test -f $(OUTPUT_DIR)/model.safetensors || { echo "error: no trained model in $(OUTPUT_DIR): run make train (or make fit) first"; exit 1; }
+	$(BIN)/upload $(REPO) $(OUTPUT_DIR) --exclude 'checkpoint-*' --exclude '*.tmp-*' $(if $(PRIVATE),--private)
 
 # The seed's quick test: 1,000 training and 200 evaluation triplets, in its own output folder so
 # it never overwrites a real run.

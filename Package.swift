@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "evaluate", targets: ["evaluate"]),
         .executable(name: "embed", targets: ["embed"]),
+        .executable(name: "upload", targets: ["upload"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -57,9 +58,10 @@ let package = Package(
         // The tools: argument parsing and output over the library.
         .executableTarget(name: "fetch-data", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "tokenize", dependencies: ["CLI", "Tokenizers", "IO", argumentParser], swiftSettings: fastSettings),
-        .executableTarget(name: "train", dependencies: ["CLI", "Training", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "train", dependencies: ["CLI", "Training", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "evaluate", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embed", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
+        .executableTarget(name: "upload", dependencies: ["CLI", "Hub", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
         // Fuzz targets for every reader of untrusted bytes (`make fuzz`; a replay tool otherwise).
         .executableTarget(name: "norembed-fuzz", dependencies: ["Training", "Tokenizers", "IO"], swiftSettings: fastSettings),

@@ -21,6 +21,9 @@ CURLcode ek_curl_setopt_write_function(CURL *curl, CURLoption option, ek_curl_wr
 CURLcode ek_curl_setopt_xferinfo_function(CURL *curl, ek_curl_xferinfo_cb value) {
     return curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, value);
 }
+CURLcode ek_curl_setopt_seek_function(CURL *curl, ek_curl_seek_cb value) {
+    return curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, value);
+}
 CURLcode ek_curl_getinfo_long(CURL *curl, CURLINFO info, long *value) {
     return curl_easy_getinfo(curl, info, value);
 }

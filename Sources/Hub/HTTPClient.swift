@@ -49,6 +49,21 @@ package struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
     package var description: String { "\(message) (\(url))" }
 }
 
+/// A request body with a known length (sent with Content-Length, never chunked, as
+/// huggingface_hub sends them): bytes in memory (JSON, NDJSON), or a range of a file read from disk
+/// as libcurl asks for it, so a multi-GB LFS upload never sits in memory.
+package enum HTTPBody: Sendable {
+    case bytes([UInt8])
+    case file(path: String, offset: Int, length: Int)
+
+    package var count: Int {
+        switch self {
+        case .bytes(let b): return b.count
+        case .file(_, _, let length): return length
+        }
+    }
+}
+
 /// A thin HTTP/1.1 client over one libcurl easy handle: keeps connections alive between calls,
 /// never follows redirects by itself (the hub client decides which ones to follow and whether the
 /// token may go along), and streams large bodies to a caller-supplied sink. Not thread-safe: one
@@ -77,20 +92,28 @@ package final class HTTPClient {
     /// arrives instead of being kept; other statuses keep their (small, error) body in memory.
     /// A sink that throws aborts the transfer and its error is rethrown. `onHead` sees the status
     /// and headers of a 2xx response before the sink sees its first byte (a resumed download
-    /// checks there whether the server honoured its Range).
+    /// checks there whether the server honoured its Range). A `body` is sent with its length;
+    /// `onSent` sees the count of body bytes handed to the connection (for a progress bar; a
+    /// connection libcurl re-opens rewinds the body: `onRewind` gets the position it restarts from).
     package func request(
         _ method: String = "GET", _ url: String, headers: [(String, String)] = [],
+        body: HTTPBody? = nil,
+        onSent: ((Int) -> Void)? = nil,
+        onRewind: ((Int) -> Void)? = nil,
         onHead: ((Int, HTTPHeaders) throws -> Void)? = nil,
         sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil
     ) throws -> HTTPResponse {
         curl_easy_reset(curl)
         let state = TransferState(sink: sink, onHead: onHead)
+        if let body { state.upload = try UploadSource(body, onSent: onSent, onRewind: onRewind) }
         let box = Unmanaged.passRetained(state)
         defer { box.release() }
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
-        // curl adds "Expect:" and "Accept: */*" on its own; the hub needs neither removed.
+        // libcurl would add "Expect: 100-continue" to uploads and wait up to a second for the
+        // server's go-ahead; huggingface_hub sends no Expect, and neither do we.
+        if body != nil, !headers.contains(where: { $0.0.lowercased() == "expect" }) { list = curl_slist_append(list, "Expect:") }
         defer { curl_slist_free_all(list) }
 
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -111,6 +134,16 @@ package final class HTTPClient {
         } else if method != "GET" {
             _ = ek_curl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, method)
         }
+        if let upload = state.upload {
+            // An "upload" in libcurl's terms (read callback, known size) under any verb: POST
+            // and PUT alike, with no Content-Type of libcurl's own.
+            _ = ek_curl_setopt_long(curl, CURLOPT_UPLOAD, 1)
+            _ = ek_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length))
+            _ = ek_curl_setopt_write_function(curl, CURLOPT_READFUNCTION, readCallback)
+            _ = ek_curl_setopt_pointer(curl, CURLOPT_READDATA, box.toOpaque())
+            _ = ek_curl_setopt_seek_function(curl, seekCallback)
+            _ = ek_curl_setopt_pointer(curl, CURLOPT_SEEKDATA, box.toOpaque())
+        }
         _ = ek_curl_setopt_write_function(curl, CURLOPT_HEADERFUNCTION, headerCallback)
         _ = ek_curl_setopt_pointer(curl, CURLOPT_HEADERDATA, box.toOpaque())
         _ = ek_curl_setopt_write_function(curl, CURLOPT_WRITEFUNCTION, writeCallback)
@@ -118,6 +151,7 @@ package final class HTTPClient {
 
         let code = curl_easy_perform(curl)
         if let sinkError = state.sinkError { throw sinkError }
+        if let readError = state.upload?.error { throw readError }
         if code != CURLE_OK {
             let detail = String(cString: errorBuffer)
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
@@ -132,8 +166,69 @@ package final class HTTPClient {
     }
 }
 
+/// A request body as libcurl reads it: from memory, or with pread from an open file, at a
+/// position libcurl may rewind (a retried send on a re-opened connection).
+private final class UploadSource {
+    let bytes: [UInt8]?
+    let fd: Int32
+    let path: String
+    let offset: Int
+    let length: Int
+    var position = 0
+    var error: EmbedError?
+    let onSent: ((Int) -> Void)?
+    let onRewind: ((Int) -> Void)?
+
+    init(_ body: HTTPBody, onSent: ((Int) -> Void)?, onRewind: ((Int) -> Void)?) throws {
+        self.onSent = onSent
+        self.onRewind = onRewind
+        switch body {
+        case .bytes(let b):
+            bytes = b
+            fd = -1
+            path = ""
+            offset = 0
+            length = b.count
+        case .file(let p, let off, let len):
+            let f = open(p, O_RDONLY | O_CLOEXEC)
+            if f < 0 { throw EmbedError("\(p): cannot open for reading: \(FileSystem.errnoText())") }
+            bytes = nil
+            fd = f
+            path = p
+            offset = off
+            length = len
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Copies up to `capacity` bytes of the body into `dest`; 0 at the end. nil on a read error.
+    func read(into dest: UnsafeMutableRawPointer, capacity: Int) -> Int? {
+        let n = min(capacity, length - position)
+        guard n > 0 else { return 0 }
+        if let bytes {
+            bytes.withUnsafeBytes { dest.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
+        } else {
+            var got = 0
+            while got < n {
+                let r = pread(fd, dest + got, n - got, off_t(offset + position + got))
+                if r < 0, errno == EINTR { continue }
+                if r <= 0 {
+                    error = EmbedError("\(path): read error while uploading: \(r < 0 ? FileSystem.errnoText() : "the file is shorter than when it was listed")")
+                    return nil
+                }
+                got += r
+            }
+        }
+        position += n
+        onSent?(n)
+        return n
+    }
+}
+
 /// What the C callbacks fill in during one transfer.
 private final class TransferState {
+    var upload: UploadSource?
     let sink: ((UnsafeRawBufferPointer) throws -> Void)?
     let onHead: ((Int, HTTPHeaders) throws -> Void)?
     var headSeen = false
@@ -188,6 +283,22 @@ private let writeCallback: ek_curl_write_cb = { ptr, size, count, userdata in
         state.body.append(contentsOf: bytes)
     }
     return n
+}
+
+private let readCallback: ek_curl_write_cb = { ptr, size, count, userdata in
+    guard let ptr, let userdata else { return Int(CURL_READFUNC_ABORT) }
+    let state = Unmanaged<TransferState>.fromOpaque(userdata).takeUnretainedValue()
+    guard let upload = state.upload, let n = upload.read(into: ptr, capacity: size * count) else { return Int(CURL_READFUNC_ABORT) }
+    return n
+}
+
+private let seekCallback: ek_curl_seek_cb = { userdata, offset, origin in
+    guard let userdata, origin == SEEK_SET else { return CURL_SEEKFUNC_CANTSEEK }
+    let state = Unmanaged<TransferState>.fromOpaque(userdata).takeUnretainedValue()
+    guard let upload = state.upload, offset >= 0, Int(offset) <= upload.length else { return CURL_SEEKFUNC_FAIL }
+    upload.position = Int(offset)
+    upload.onRewind?(upload.position)
+    return CURL_SEEKFUNC_OK
 }
 
 /// Trims spaces, tabs and line ends from both ends (Foundation-free).

@@ -48,7 +48,7 @@ package struct TrainerState: Sendable, Equatable {
             ("rng", .object(JSONObject([
                 ("seed", .string(String(seed))),
                 ("data_order", "NO_DUPLICATES shuffle seeded with seed + epoch"),
-                ("dropout", "counter-based stream of (seed, step, micro-batch, layer, site)"),
+                ("dropout", "counter-based stream of (seed, step, micro-batch, layer, site, sequence in the batch)"),
             ]))),
             ("log_history", .array(logHistory)),
         ]))

@@ -5,6 +5,8 @@ import Inference
 extension Trainer {
     func modelCard(metrics: TripletMetrics?) -> String {
         let t = config.training, d = config.dataset
+        // Pushed to the hub under a full id, the card tells readers to load it from there.
+        let loadName = t.pushToHub && t.hubRepositoryID.contains("/") ? t.hubRepositoryID : t.outputDir
         var s = """
         ---
         library_name: sentence-transformers
@@ -30,7 +32,7 @@ extension Trainer {
 
         ```python
         from sentence_transformers import SentenceTransformer
-        model = SentenceTransformer("\(t.outputDir)")
+        model = SentenceTransformer("\(loadName)")
         embeddings = model.encode(["Hva er hovedstaden i Norge?", "Oslo er Norges hovedstad."])
         ```
 

@@ -37,6 +37,8 @@ struct Train: Tool {
                   Read the config from standard input.
               train --print-make-vars
                   The paths every stage uses for this config (the Makefile reads them).
+              HF_TOKEN=hf_… train --set training.push_to_hub=true --set training.hub_model_id=my-org/my-model
+                  Train, then upload the final model to the Hugging Face hub (see `upload`).
 
             Inputs (made by fetch-data and tokenize; see the Makefile): the base model in \
             models/base/<model>/ and the tokenized splits in data/<dataset>/<model>/. Outputs in \
@@ -113,10 +115,12 @@ struct Train: Tool {
             return
         }
         IO.log(options.summary())
+        let push = options.config.training.pushToHub ? try PushToHub(training: options.config.training, quiet: log.quiet) : nil
         let result = try train(options, paths: paths)
         if result.interrupted && Trainer.stopRequest.isSet {
             throw ExitCode(Trainer.stopRequest.signalName == "SIGTERM" ? 143 : 130)
         }
+        if let push, !result.interrupted { try push.run() }
     }
 
     func train(_ options: TrainOptions, paths: PipelinePaths) throws -> TrainingResult {

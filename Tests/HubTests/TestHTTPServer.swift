@@ -8,8 +8,10 @@ import Glibc
 #endif
 
 /// A small HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for tests: POSIX sockets and one
-/// thread, one request per connection (`Connection: close`). A handler maps each request to a
-/// response, which may be cut short mid-body to imitate a dropped connection.
+/// thread, one request per connection (`Connection: close`). It reads request bodies (by
+/// Content-Length, or chunked), answers `Expect: 100-continue`, and maps each request to a
+/// response with a handler. A response may be cut short mid-body, and a request cut off mid-body
+/// (`cutRequest`), to imitate dropped connections.
 final class TestHTTPServer: @unchecked Sendable {
     struct Request: Sendable {
         let method: String
@@ -17,6 +19,7 @@ final class TestHTTPServer: @unchecked Sendable {
         let target: String
         /// Header names lower-cased.
         let headers: [String: String]
+        var body: [UInt8] = []
 
         var path: String { String(target.prefix { $0 != "?" }) }
         var query: String { target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) } ?? "" }
@@ -45,6 +48,13 @@ final class TestHTTPServer: @unchecked Sendable {
     private var stopped = false
     private let handler: @Sendable (Request) -> Response
     private let done = DispatchSemaphore(value: 0)
+    /// Asked with each request's head: true reads half its body, then closes the connection
+    /// without an answer (a connection dropped mid-upload). Such requests are logged too.
+    var cutRequest: (@Sendable (Request) -> Bool)? {
+        get { lock.lock(); defer { lock.unlock() }; return _cutRequest }
+        set { lock.lock(); _cutRequest = newValue; lock.unlock() }
+    }
+    private var _cutRequest: (@Sendable (Request) -> Bool)?
 
     init(handler: @escaping @Sendable (Request) -> Response) throws {
         self.handler = handler
@@ -103,14 +113,17 @@ final class TestHTTPServer: @unchecked Sendable {
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var data: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while !data.ends(with: [13, 10, 13, 10]) && !containsHeadEnd(data) {
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var headEnd: Int? = nil
+        while headEnd == nil {
             let n = recv(fd, &buf, buf.count, 0)
             if n <= 0 { return }
             data += buf[0..<n]
-            if data.count > 1 << 16 { return }
+            headEnd = Self.headEnd(data)
+            if headEnd == nil, data.count > 1 << 16 { return }
         }
-        let head = String(decoding: data, as: UTF8.self)
+        let head = String(decoding: data[0..<headEnd!], as: UTF8.self)
+        var pending = Array(data[(headEnd! + 4)...])
         let lines = head.components(separatedBy: "\r\n")
         let first = lines[0].split(separator: " ")
         guard first.count >= 2 else { return }
@@ -119,7 +132,47 @@ final class TestHTTPServer: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        let request = Request(method: String(first[0]), target: String(first[1]), headers: headers)
+        var request = Request(method: String(first[0]), target: String(first[1]), headers: headers)
+        // Reads until `count` body bytes are pending (false if the connection ends first).
+        func fill(_ count: Int) -> Bool {
+            while pending.count < count {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n <= 0 { return false }
+                pending += buf[0..<n]
+            }
+            return true
+        }
+        if headers["expect"]?.lowercased() == "100-continue" { sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
+        let length = headers["content-length"].flatMap { Int($0) } ?? 0
+        if let cut = cutRequest, cut(request) {
+            _ = fill(length / 2)
+            request.body = Array(pending.prefix(length / 2))
+            lock.lock()
+            log.append(request)
+            lock.unlock()
+            return  // the caller closes the socket: no answer
+        }
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            // Supported so that a client sending chunked bodies is seen (and can be refused) as such.
+            var body: [UInt8] = []
+            while true {
+                var lineEnd: Int? = nil
+                while lineEnd == nil {
+                    lineEnd = Self.find([13, 10], in: pending)
+                    if lineEnd == nil, !fill(pending.count + 1) { return }
+                }
+                let size = Int(String(decoding: pending[0..<lineEnd!], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
+                pending.removeFirst(lineEnd! + 2)
+                guard fill(size + 2) else { return }
+                body += pending[0..<size]
+                pending.removeFirst(size + 2)
+                if size == 0 { break }
+            }
+            request.body = body
+        } else {
+            guard fill(length) else { return }
+            request.body = Array(pending.prefix(length))
+        }
         lock.lock()
         log.append(request)
         lock.unlock()
@@ -139,10 +192,13 @@ final class TestHTTPServer: @unchecked Sendable {
         }
     }
 
-    private func containsHeadEnd(_ d: [UInt8]) -> Bool {
-        guard d.count >= 4 else { return false }
-        for i in 0...(d.count - 4) where d[i] == 13 && d[i + 1] == 10 && d[i + 2] == 13 && d[i + 3] == 10 { return true }
-        return false
+    /// Where the blank line ending the head starts.
+    private static func headEnd(_ d: [UInt8]) -> Int? { find([13, 10, 13, 10], in: d) }
+
+    private static func find(_ needle: [UInt8], in d: [UInt8]) -> Int? {
+        guard d.count >= needle.count else { return nil }
+        for i in 0...(d.count - needle.count) where d[i] == needle[0] && Array(d[i..<(i + needle.count)]) == needle { return i }
+        return nil
     }
 
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) {
@@ -153,8 +209,4 @@ final class TestHTTPServer: @unchecked Sendable {
             off += n
         }
     }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

@@ -69,4 +69,33 @@ import Testing
         let again = Array(UnsafeBufferPointer(start: enc.forward(small, dropout: nil), count: small.tokenCount * 8))
         #expect(first == again)
     }
+
+    /// Dropout masks are keyed by a sequence's place in the whole batch, not by where it sits in the
+    /// packed buffers: a sequence computed alone (with its id) gets the hidden states it gets inside
+    /// the full batch — what data-parallel ranks and cached mini-batches rely on.
+    @Test(arguments: ["bert", "norbert"])
+    func dropoutMasksFollowTheSequenceNotTheBatch(_ arch: String) {
+        let enc: any TransformerEncoder = arch == "bert"
+            ? BertEncoder(config: BertConfig(vocabSize: 30, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 12,
+                                             maxPositions: 32, hiddenDropout: 0.3, attentionDropout: 0.3))
+            : NorbertEncoder(config: NorbertConfig(vocabSize: 30, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 6,
+                                                   maxPositions: 32, bucketSize: 4, hiddenDropout: 0.3, attentionDropout: 0.3))
+        var r = SplitMix64(seed: 9)
+        for i in 0..<enc.parameters.count { enc.parameters.values[i] = Float(r.next() >> 40) / Float(1 << 24) - 0.5 }
+        let seqs: [[Int32]] = [[1, 4, 5, 6, 2], [1, 7, 8, 2], [1, 9, 10, 11, 12, 13, 2]]
+        let ctx = DropoutContext(seed: 5, step: 3, microBatch: 1)
+        let full = PackedBatch(sequences: seqs)
+        let all = Array(UnsafeBufferPointer(start: enc.forward(full, dropout: ctx), count: full.tokenCount * 8))
+        for b in 0..<seqs.count {
+            var one = PackedBatch(sequences: [seqs[b]])
+            one.sequenceIDs = [b]
+            let alone = Array(UnsafeBufferPointer(start: enc.forward(one, dropout: ctx), count: one.tokenCount * 8))
+            expectClose(alone, Array(all[(full.offsets[b] * 8)..<(full.offsets[b + 1] * 8)]), "\(arch) sequence \(b)", tolerance: 1e-6)
+        }
+        // And the masks are really there: another id gives other hidden states.
+        var moved = PackedBatch(sequences: [seqs[1]])
+        moved.sequenceIDs = [7]
+        let other = Array(UnsafeBufferPointer(start: enc.forward(moved, dropout: ctx), count: moved.tokenCount * 8))
+        #expect(relativeError(other, Array(all[(full.offsets[1] * 8)..<(full.offsets[2] * 8)])) > 1e-3)
+    }
 }

@@ -264,14 +264,18 @@ func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, la
         for i in 0..<n { s += Double(h[i]) * Double(w.p[i]) }
         return s
     }
-    _ = loss()
+    // Σ|w·h|: the size of the terms the loss sums, which sets its rounding noise (|L| can be far
+    // smaller through cancellation).
+    let h0 = enc.forward(batch, dropout: ctx)
+    var magnitude = 0.0
+    for i in 0..<n { magnitude += abs(Double(h0[i]) * Double(w.p[i])) }
     params.zeroGrads()
     let d = Buf(n)
     d.p.update(from: w.p, count: n)
     enc.backward(d.p)
     for e in params.entries {
         check(Buf(borrowing: params.values + e.offset, count: e.count), Buf(borrowing: params.grads + e.offset, count: e.count),
-              loss, e.name, samples: 6, sourceLocation: sourceLocation)
+              loss, e.name, samples: 6, lossMagnitude: magnitude, sourceLocation: sourceLocation)
     }
 }
 
@@ -306,16 +310,17 @@ struct Buf {
 
 /// Compares `analytic` with central differences of `loss` on up to `samples` elements of `x`.
 func check(_ x: Buf, _ analytic: Buf, _ loss: () -> Double, _ name: String,
-           h: Float = 1e-2, samples: Int = 40, sourceLocation: SourceLocation = #_sourceLocation) {
+           h: Float = 1e-2, samples: Int = 40, lossMagnitude: Double? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     var r = SplitMix64(seed: UInt64(name.utf8.count))
     let indices = x.count <= samples ? Array(0..<x.count) : (0..<samples).map { _ in Int(r.next() % UInt64(x.count)) }
     var scale: Float = 1e-3
     for i in 0..<analytic.count { scale = max(scale, abs(analytic.p[i])) }
     var worst: Float = 0
     var worstIndex = -1
-    // Rounding in a float32 forward pass makes L(x±h) noisy at about 1e-6·|L|; divided by 2h, that
-    // is the floor below which a numeric derivative means nothing (e.g. for exactly-zero gradients).
-    let noise = Float(abs(loss())) * 3e-6 / h
+    // Rounding in a float32 forward pass makes L(x±h) noisy at about 1e-6 of the size of what it sums
+    // (|L|, or Σ|terms| when given); divided by 2h, that is the floor below which a numeric
+    // derivative means nothing (e.g. for exactly-zero gradients).
+    let noise = Float(lossMagnitude ?? abs(loss())) * 3e-6 / h
     for i in indices {
         let orig = x.p[i]
         x.p[i] = orig + h

@@ -75,7 +75,7 @@ struct TrainSignalTests {
 /// Every tool answers --help (with examples) and --version.
 @Suite(.enabled(if: ToolRunner.productsDirectory != nil, "the tools were not built beside the test bundle"))
 struct ToolHelpTests {
-    @Test(arguments: ["fetch-data", "tokenize", "train", "evaluate", "embed"])
+    @Test(arguments: ["fetch-data", "tokenize", "train", "evaluate", "embed", "upload"])
     func helpAndVersion(_ tool: String) throws {
         let help = try ToolRunner.run(tool, ["--help"])
         #expect(help.status == 0)

@@ -20,7 +20,8 @@ import Training
                      "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
-                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint"],
+                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
+                     "push_to_hub", "hub_model_id", "hub_private_repo"],
     ]
 
     static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
@@ -135,18 +136,27 @@ import Training
           logging_dir: logs/here
           seed: 7
           resume_from_checkpoint: out/run/checkpoint-200
+          push_to_hub: true
+          hub_model_id: my-org/nb-model
+          hub_private_repo: true
         """
 
-    static let everyKeyExpected = TrainingConfig(
-        model: .init(name: "ltg/norbert3-xs", maxSeqLength: 64),
-        dataset: .init(name: "data/nb-nn", trainSplit: "tr", evalSplit: "ev", testSplit: "te", anchorColumn: "a",
-                       positiveColumn: "p", negativeColumn: "n", maxTrainSamples: 1000, maxEvalSamples: 200),
-        training: .init(outputDir: "out/run", perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 32, numTrainEpochs: 2.5,
-                        maxSteps: 10000, learningRate: 5e-5, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 0.5,
-                        lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
-                        gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
-                        loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                        seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"))
+    static let everyKeyExpected: TrainingConfig = {
+        var c = TrainingConfig(
+            model: .init(name: "ltg/norbert3-xs", maxSeqLength: 64),
+            dataset: .init(name: "data/nb-nn", trainSplit: "tr", evalSplit: "ev", testSplit: "te", anchorColumn: "a",
+                           positiveColumn: "p", negativeColumn: "n", maxTrainSamples: 1000, maxEvalSamples: 200),
+            training: .init(outputDir: "out/run", perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 32, numTrainEpochs: 2.5,
+                            maxSteps: 10000, learningRate: 5e-5, warmupRatio: 0.06, weightDecay: 0, maxGradNorm: 0.5,
+                            lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
+                            gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
+                            loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
+                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"))
+        c.training.pushToHub = true
+        c.training.hubModelID = "my-org/nb-model"
+        c.training.hubPrivateRepo = true
+        return c
+    }()
 
     @Test func everyKeyReachesItsField() throws {
         let config = try Self.parse(Self.everyKeyChanged)
@@ -192,6 +202,19 @@ import Training
         #expect(try Self.parse("training: {num_train_epochs: 3}").training.numTrainEpochs == 3)
         #expect(try Self.parse("training: {max_steps: 1_000}").training.maxSteps == 1000)
         #expect(try Self.parse("training: {load_best_model_at_end: off}").training.loadBestModelAtEnd == false)
+    }
+
+    @Test func pushToHubKeys() throws {
+        let d = TrainingConfig.defaults.training
+        #expect(!d.pushToHub && d.hubModelID == nil && d.hubPrivateRepo == nil)
+        #expect(d.hubRepositoryID == "norbert3-base-nli-norwegian")
+        let c = try Self.parse("training: {push_to_hub: true, hub_model_id: my-org/nb, hub_private_repo: false}")
+        #expect(c.training.pushToHub && c.training.hubRepositoryID == "my-org/nb" && c.training.hubPrivateRepo == false)
+        #expect(c.summary().contains("Push to hub:") && c.summary().contains("my-org/nb (public), after training"))
+        #expect(!TrainingConfig.defaults.summary().contains("Push to hub"))
+        #expect(Self.error("training: {hub_model_id: a/b/c}").contains("c.yaml:1:26: training.hub_model_id must be a repository id"))
+        #expect(Self.error("training: {push_to_hub: maybe}").contains("training.push_to_hub must be true or false"))
+        #expect(Self.error("advanced: {push_to_hub: true}").contains("push_to_hub, hub_model_id, hub_private_repo and resume_from_checkpoint live under training"))
     }
 
     @Test func loggingDirFollowsOutputDirUnlessGiven() throws {

@@ -80,7 +80,7 @@ package final class BertEncoder: ConfiguredEncoder {
 
     package func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float> {
         let C = config.hiddenSize, I = config.intermediateSize, L = config.layers
-        let sites = DropoutSites(dropout, hidden: config.hiddenDropout, attention: config.attentionDropout)
+        let sites = DropoutSites(dropout, batch: batch, hidden: config.hiddenDropout, attention: config.attentionDropout)
         let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions) { t, p in
             { take in Activations(T: t, P: p, C: C, I: I, L: L, take: take) }
         }
@@ -97,7 +97,7 @@ package final class BertEncoder: ConfiguredEncoder {
         OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embSum, e.lnw, e.lnb,
                          T: T, C: C, eps: config.layerNormEps)
-        sites.apply(sites.hidden, a.residual[0], from: a.residual[0], count: T * C, layer: 0, site: 0)
+        sites.apply(sites.hidden, a.residual[0], from: a.residual[0], width: C, layer: 0, site: 0)
 
         for l in 0..<L {
             let w = values.layers[l], s = a.layers[l]
@@ -108,7 +108,7 @@ package final class BertEncoder: ConfiguredEncoder {
                              dropoutP: sites.attention, rng: sites.attentionRNG(layer: l), dropped: pass.dropped[l])
             // ln1In = dropout(ctx · Woᵀ + bo) + x;  h1 = LN(ln1In)
             linearForward(s.ln1In, s.ctx, w.wo, w.bo, T: T, IC: C, OC: C)
-            sites.apply(sites.hidden, s.ln1In, from: s.ln1In, count: T * C, layer: l + 1, site: 1)
+            sites.apply(sites.hidden, s.ln1In, from: s.ln1In, width: C, layer: l + 1, site: 1)
             add(s.ln1In, x, T * C)
             layerNormForward(s.h1, mean: s.ln1Mean, rstd: s.ln1Rstd, s.ln1In, w.ln1w, w.ln1b,
                              T: T, C: C, eps: config.layerNormEps)
@@ -116,7 +116,7 @@ package final class BertEncoder: ConfiguredEncoder {
             linearForward(s.inter, s.h1, w.w1, w.b1, T: T, IC: C, OC: I)
             activationForward(s.act, s.inter, count: T * I, config.activation)
             linearForward(s.ln2In, s.act, w.w2, w.b2, T: T, IC: I, OC: C)
-            sites.apply(sites.hidden, s.ln2In, from: s.ln2In, count: T * C, layer: l + 1, site: 2)
+            sites.apply(sites.hidden, s.ln2In, from: s.ln2In, width: C, layer: l + 1, site: 2)
             add(s.ln2In, s.h1, T * C)
             layerNormForward(a.residual[l + 1], mean: s.ln2Mean, rstd: s.ln2Rstd, s.ln2In, w.ln2w, w.ln2b,
                              T: T, C: C, eps: config.layerNormEps)
@@ -138,7 +138,7 @@ package final class BertEncoder: ConfiguredEncoder {
             // LN2 → dA = d ln2In; it flows to h1 (residual) and, through dropout, to the FFN output.
             layerNormBackward(dx: a.dA, dw: g.ln2w, db: g.ln2b, dout: a.dRes, x: s.ln2In,
                               mean: s.ln2Mean, rstd: s.ln2Rstd, w: w.ln2w, T: T, C: C)
-            sites.apply(sites.hidden, a.dB, from: a.dA, count: T * C, layer: l + 1, site: 2)
+            sites.apply(sites.hidden, a.dB, from: a.dA, width: C, layer: l + 1, site: 2)
             linearBackward(dx: a.dInter, dW: g.w2, db: g.b2, dy: a.dB, x: s.act, w: w.w2, T: T, IC: I, OC: C)
             activationBackward(a.dInter, a.dInter, s.inter, count: T * I, config.activation)
             linearBackward(dx: a.dA, dW: g.w1, db: g.b1, dy: a.dInter, x: s.h1, w: w.w1, T: T, IC: C, OC: I,
@@ -146,7 +146,7 @@ package final class BertEncoder: ConfiguredEncoder {
             // LN1 → dRes = d ln1In; it flows to x (residual) and, through dropout, to the attention output.
             layerNormBackward(dx: a.dRes, dw: g.ln1w, db: g.ln1b, dout: a.dA, x: s.ln1In,
                               mean: s.ln1Mean, rstd: s.ln1Rstd, w: w.ln1w, T: T, C: C)
-            sites.apply(sites.hidden, a.dB, from: a.dRes, count: T * C, layer: l + 1, site: 1)
+            sites.apply(sites.hidden, a.dB, from: a.dRes, width: C, layer: l + 1, site: 1)
             linearBackward(dx: a.dA, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: C, OC: C)
             attentionBackward(dqkv: a.dQKV, dctx: a.dA, probs: s.probs, qkv: s.qkv, layout: pass.layout, C: C,
                               dropoutP: sites.attention, rng: sites.attentionRNG(layer: l),
@@ -155,7 +155,7 @@ package final class BertEncoder: ConfiguredEncoder {
                            accumulateDX: true)
         }
         // Embeddings: dropout, LayerNorm, then scatter into the rows that were looked up.
-        sites.apply(sites.hidden, a.dRes, from: a.dRes, count: T * C, layer: 0, site: 0)
+        sites.apply(sites.hidden, a.dRes, from: a.dRes, width: C, layer: 0, site: 0)
         layerNormBackward(dx: a.dA, dw: grads.embeddings.lnw, db: grads.embeddings.lnb, dout: a.dRes, x: a.embSum,
                           mean: a.embMean, rstd: a.embRstd, w: values.embeddings.lnw, T: T, C: C)
         let e = grads.embeddings

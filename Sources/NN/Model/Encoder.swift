@@ -7,10 +7,16 @@ package struct PackedBatch: Sendable {
     package var tokens: [Int32]
     /// B + 1 offsets: sequence b is tokens[offsets[b]..<offsets[b+1]].
     package var offsets: [Int]
+    /// Each sequence's place in the training step's whole batch (nil: its place here, 0..<count).
+    /// Dropout masks are keyed by it, so a sequence gets the same masks whichever part of the batch
+    /// it is computed in: on one process or on one of N data-parallel ranks, in one pass or in a
+    /// mini-batch of a cached loss.
+    package var sequenceIDs: [Int]?
 
-    package init(tokens: [Int32] = [], offsets: [Int] = [0]) {
+    package init(tokens: [Int32] = [], offsets: [Int] = [0], sequenceIDs: [Int]? = nil) {
         self.tokens = tokens
         self.offsets = offsets
+        self.sequenceIDs = sequenceIDs
     }
 
     package init(sequences: [[Int32]]) {
@@ -25,11 +31,14 @@ package struct PackedBatch: Sendable {
 
     package var count: Int { offsets.count - 1 }
     package var tokenCount: Int { tokens.count }
+    /// The dropout identity of sequence b (see `sequenceIDs`).
+    package func sequenceID(_ b: Int) -> Int { sequenceIDs?[b] ?? b }
     package var maxLength: Int { (0..<count).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0 }
 }
 
 /// Dropout randomness for one forward/backward pass: the pass's identity (step and micro-batch) and
-/// the run's seed select a counter-based stream, so backward regenerates the forward's masks.
+/// the run's seed select a counter-based stream per dropout site, so backward regenerates the
+/// forward's masks; within a site, each sequence draws from its own stream (`CounterRandom.sequence`).
 package struct DropoutContext: Sendable {
     package let seed: UInt64
     package let step: UInt64

@@ -50,17 +50,22 @@ final class ActivationArena<Buffers> {
 }
 
 /// The dropout of one forward pass and of its backward: the probabilities (0 in evaluation) and
-/// the counter-based streams, keyed by (layer, site), that make backward's masks equal forward's.
-/// Layer 0 is the embeddings; transformer layer l is l + 1.
+/// the counter-based streams, keyed by (layer, site) and then by each sequence's place in the batch
+/// (`PackedBatch.sequenceIDs`), that make backward's masks equal forward's. Layer 0 is the
+/// embeddings; transformer layer l is l + 1.
 struct DropoutSites {
     let hidden: Float
     let attention: Float
     let context: DropoutContext?
+    let offsets: [Int]
+    let sequenceIDs: [Int]?
 
-    init(_ context: DropoutContext?, hidden: Float, attention: Float) {
+    init(_ context: DropoutContext?, batch: PackedBatch, hidden: Float, attention: Float) {
         self.context = context
         self.hidden = context == nil ? 0 : hidden
         self.attention = context == nil ? 0 : attention
+        offsets = batch.offsets
+        sequenceIDs = batch.sequenceIDs
     }
 
     /// The stream of a transformer layer's attention probabilities (site 0); unused when off.
@@ -68,10 +73,23 @@ struct DropoutSites {
         context?.rng(layer: layer + 1, site: 0) ?? CounterRandom(seed: 0)
     }
 
-    /// out = dropout_p(x) at (layer, site), in place when out is x; with p = 0 or in evaluation a
-    /// copy (nothing when in place). The backward pass is the same call on the gradients.
-    func apply(_ p: Float, _ out: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, count: Int,
+    /// out = dropout_p(x) over the batch's token rows ([T, width]) at (layer, site), each sequence
+    /// with its own mask; in place when out is x; with p = 0 or in evaluation a copy (nothing when in
+    /// place). The backward pass is the same call on the gradients.
+    func apply(_ p: Float, _ out: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, width: Int,
                layer: Int, site: Int) {
+        if p > 0, let context {
+            dropoutSequences(out, x, offsets: offsets, sequenceIDs: sequenceIDs, width: width, p: p,
+                             rng: context.rng(layer: layer, site: site))
+        } else if UnsafePointer(out) != x {
+            out.update(from: x, count: (offsets.last ?? 0) * width)
+        }
+    }
+
+    /// The same for a buffer the whole batch shares (NorBERT3's relative embeddings): one mask per
+    /// pass, the same on every data-parallel rank.
+    func applyShared(_ p: Float, _ out: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, count: Int,
+                     layer: Int, site: Int) {
         if p > 0, let context {
             dropout(out, x, count: count, p: p, rng: context.rng(layer: layer, site: site))
         } else if UnsafePointer(out) != x {
@@ -132,7 +150,7 @@ final class EncoderCore<Buffers> {
         for b in 0..<batch.count where batch.offsets[b + 1] - batch.offsets[b] > maxLength {
             fatalError("sequence \(b) of the batch has \(batch.offsets[b + 1] - batch.offsets[b]) tokens; the model takes at most \(maxLength)")
         }
-        let layout = AttentionLayout(offsets: batch.offsets, heads: heads)
+        let layout = AttentionLayout(offsets: batch.offsets, heads: heads, sequenceIDs: batch.sequenceIDs)
         let keep = dropout.attention > 0
         let a = ActivationArena.reuse(arena, T: batch.tokenCount, P: layout.probCount, layers: layers, keepsDropped: keep,
                                       layout: make)

@@ -91,7 +91,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
 
     package func forward(_ batch: PackedBatch, dropout: DropoutContext?) -> UnsafeMutablePointer<Float> {
         let D = config.hiddenSize, I = config.intermediateSize, R = buckets.rows, L = config.layers
-        let sites = DropoutSites(dropout, hidden: config.hiddenDropout, attention: config.attentionDropout)
+        let sites = DropoutSites(dropout, batch: batch, hidden: config.hiddenDropout, attention: config.attentionDropout)
         let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions) { t, p in
             { take in Activations(T: t, P: p, D: D, I: I, R: R, L: L, take: take) }
         }
@@ -105,7 +105,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
         }
         OpProfiler.shared.end(.embedding, t0)
         layerNormForward(a.residual[0], mean: a.embMean, rstd: a.embRstd, a.embRows, nil, nil, T: T, C: D, eps: eps)
-        sites.apply(sites.hidden, a.residual[0], from: a.residual[0], count: T * D, layer: 0, site: 0)
+        sites.apply(sites.hidden, a.residual[0], from: a.residual[0], width: D, layer: 0, site: 0)
         layerNormForward(a.relNorm, mean: a.relMean, rstd: a.relRstd, e.rel, e.relLNw, e.relLNb, T: R, C: D, eps: eps)
 
         for l in 0..<L {
@@ -115,14 +115,14 @@ package final class NorbertEncoder: ConfiguredEncoder {
             linearForward(s.qk, s.hn, w.wqk, w.bqk, T: T, IC: D, OC: 2 * D)
             linearForward(s.v, s.hn, w.wv, w.bv, T: T, IC: D, OC: D)
             // Relative positions go through the same qk projection (with its bias), after dropout.
-            sites.apply(sites.attention, s.relDrop, from: a.relNorm, count: R * D, layer: l + 1, site: 3)
+            sites.applyShared(sites.attention, s.relDrop, from: a.relNorm, count: R * D, layer: l + 1, site: 3)
             linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D)
             relativeAttentionForward(ctx: s.ctx, probs: s.probs, qk: s.qk, v: s.v, pos: s.pos, buckets: buckets,
                                      layout: pass.layout, D: D, dropoutP: sites.attention, rng: sites.attentionRNG(layer: l),
                                      dropped: pass.dropped[l])
             linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D)
             layerNormForward(s.x1, mean: s.postMean, rstd: s.postRstd, s.o, w.postw, w.postb, T: T, C: D, eps: eps)
-            sites.apply(sites.attention, s.x1, from: s.x1, count: T * D, layer: l + 1, site: 1)
+            sites.apply(sites.attention, s.x1, from: s.x1, width: D, layer: l + 1, site: 1)
             add(s.x1, x, T * D)
             // Feed-forward: x2 = x1 + dropout(W2 · LN(GEGLU(W1 · LN(x1))))
             layerNormForward(s.hn2, mean: s.mlpMean, rstd: s.mlpRstd, s.x1, nil, nil, T: T, C: D, eps: eps)
@@ -131,7 +131,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
             layerNormForward(s.yn, mean: s.ynMean, rstd: s.ynRstd, s.y, nil, nil, T: T, C: I, eps: eps)
             let out = a.residual[l + 1]
             linearForward(out, s.yn, w.w2, nil, T: T, IC: I, OC: D)
-            sites.apply(sites.hidden, out, from: out, count: T * D, layer: l + 1, site: 2)
+            sites.apply(sites.hidden, out, from: out, width: D, layer: l + 1, site: 2)
             add(out, s.x1, T * D)
         }
         return a.residual[L]
@@ -149,7 +149,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let w = values.layers[l], g = grads.layers[l], s = a.layers[l], x = a.residual[l]
             // Feed-forward. dRes is d x2; it is also d x1 through the residual.
-            sites.apply(sites.hidden, a.dA, from: a.dRes, count: T * D, layer: l + 1, site: 2)
+            sites.apply(sites.hidden, a.dA, from: a.dRes, width: D, layer: l + 1, site: 2)
             linearBackward(dx: a.dYn, dW: g.w2, db: nil, dy: a.dA, x: s.yn, w: w.w2, T: T, IC: I, OC: D)
             layerNormBackward(dx: a.dY, dw: nil, db: nil, dout: a.dYn, x: s.y, mean: s.ynMean, rstd: s.ynRstd,
                               w: nil, T: T, C: I)
@@ -158,7 +158,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
             layerNormBackward(dx: a.dRes, dw: nil, db: nil, dout: a.dA, x: s.x1, mean: s.mlpMean, rstd: s.mlpRstd,
                               w: nil, T: T, C: D, accumulate: true)
             // Attention. dRes is now d x1, also d x through the residual.
-            sites.apply(sites.attention, a.dA, from: a.dRes, count: T * D, layer: l + 1, site: 1)
+            sites.apply(sites.attention, a.dA, from: a.dRes, width: D, layer: l + 1, site: 1)
             layerNormBackward(dx: a.dB, dw: g.postw, db: g.postb, dout: a.dA, x: s.o, mean: s.postMean,
                               rstd: s.postRstd, w: w.postw, T: T, C: D)
             linearBackward(dx: a.dC, dW: g.wo, db: g.bo, dy: a.dB, x: s.ctx, w: w.wo, T: T, IC: D, OC: D)
@@ -171,7 +171,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
                            accumulateDX: true)
             // The position path through the same projection, back to the (dropped) relative embeddings.
             linearBackward(dx: a.dRelDrop, dW: g.wqk, db: g.bqk, dy: a.dPos, x: s.relDrop, w: w.wqk, T: R, IC: D, OC: 2 * D)
-            sites.apply(sites.attention, a.dRelDrop, from: a.dRelDrop, count: R * D, layer: l + 1, site: 3)
+            sites.applyShared(sites.attention, a.dRelDrop, from: a.dRelDrop, count: R * D, layer: l + 1, site: 3)
             add(a.dRelSum, a.dRelDrop, R * D)
             layerNormBackward(dx: a.dRes, dw: nil, db: nil, dout: a.dA, x: x, mean: s.preMean, rstd: s.preRstd,
                               w: nil, T: T, C: D, accumulate: true)
@@ -180,7 +180,7 @@ package final class NorbertEncoder: ConfiguredEncoder {
         layerNormBackward(dx: a.dRelDrop, dw: ge.relLNw, db: ge.relLNb, dout: a.dRelSum, x: e.rel, mean: a.relMean,
                           rstd: a.relRstd, w: e.relLNw, T: R, C: D)
         add(ge.rel, a.dRelDrop, R * D)
-        sites.apply(sites.hidden, a.dRes, from: a.dRes, count: T * D, layer: 0, site: 0)
+        sites.apply(sites.hidden, a.dRes, from: a.dRes, width: D, layer: 0, site: 0)
         layerNormBackward(dx: a.dA, dw: nil, db: nil, dout: a.dRes, x: a.embRows, mean: a.embMean, rstd: a.embRstd,
                           w: nil, T: T, C: D)
         let t0 = OpProfiler.shared.begin()

@@ -22,7 +22,7 @@ package func attentionForward(
     defer { OpProfiler.shared.end(.attentionForward, t0, flops: 2 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
-        let head = AttentionHead(len: len, hd: hd, offset: layout.probOffset(b, h), dropoutP: dropoutP, rng: rng)
+        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
         let s = probs + head.offset
         // s[len, len] = scale · q · kᵀ
@@ -45,7 +45,7 @@ package func attentionBackward(
     defer { OpProfiler.shared.end(.attentionBackward, t0, flops: 4 * gemmFlops(layout.sumOfSquaredLengths, C, 1)) }
     forEachSequenceHead(layout) { b, h in
         let len = layout.length(b), start = layout.offsets[b]
-        let head = AttentionHead(len: len, hd: hd, offset: layout.probOffset(b, h), dropoutP: dropoutP, rng: rng)
+        let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
         let q = qkv + start * 3 * C + h * hd, k = q + C, v = q + 2 * C
         let dq = dqkv + start * 3 * C + h * hd, dk = dq + C, dv = dq + 2 * C
         let ds = UnsafeMutablePointer<Float>.allocate(capacity: len * len)

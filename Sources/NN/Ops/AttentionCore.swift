@@ -21,10 +21,13 @@ package struct AttentionLayout {
     /// Float offsets of each sequence's NH attention matrices, B + 1 entries.
     package let probOffsets: [Int]
     package let heads: Int
+    /// Each sequence's place in the whole batch, which keys its dropout masks (nil: 0..<B).
+    package let sequenceIDs: [Int]?
 
-    package init(offsets: [Int], heads: Int) {
+    package init(offsets: [Int], heads: Int, sequenceIDs: [Int]? = nil) {
         self.offsets = offsets
         self.heads = heads
+        self.sequenceIDs = sequenceIDs
         var p = [0]
         for b in 0..<(offsets.count - 1) {
             let len = offsets[b + 1] - offsets[b]
@@ -38,6 +41,7 @@ package struct AttentionLayout {
     /// Floats needed for all attention matrices.
     package var probCount: Int { probOffsets.last ?? 0 }
     package func length(_ b: Int) -> Int { offsets[b + 1] - offsets[b] }
+    package func sequenceID(_ b: Int) -> Int { sequenceIDs?[b] ?? b }
     package func probOffset(_ b: Int, _ h: Int) -> Int { let l = length(b); return probOffsets[b] + h * l * l }
     /// Σ_b len_b² (the size of one head's attention matrices over the batch).
     package var sumOfSquaredLengths: Int { probCount / max(heads, 1) }
@@ -61,15 +65,26 @@ func forEachSequenceHead(_ layout: AttentionLayout, _ body: (Int, Int) -> Void) 
 }
 
 /// One sequence and head of an attention layer, as the shared forward and backward see it: the
-/// [len, len] matrix at `offset` in the layer's probability buffers, the head's V and context
-/// columns (row strides `ldv`, `ldc`), and the layer's attention-dropout setting.
+/// [len, len] matrix at `offset` in the layer's probability buffers and its dropout mask.
 struct AttentionHead {
     let len: Int
     let hd: Int
-    /// Float offset of this head's matrix in `probs` / `dropped` (also its dropout stream index).
+    /// Float offset of this head's matrix in `probs` / `dropped`.
     let offset: Int
     let dropoutP: Float
+    /// The sequence's own stream (so its masks do not depend on the rest of the batch), indexed from
+    /// `maskIndex` = h·len² for head h.
     let rng: CounterRandom
+    let maskIndex: Int
+
+    init(_ layout: AttentionLayout, sequence b: Int, head h: Int, hd: Int, dropoutP: Float, rng: CounterRandom) {
+        len = layout.length(b)
+        self.hd = hd
+        offset = layout.probOffset(b, h)
+        self.dropoutP = dropoutP
+        self.rng = rng.sequence(layout.sequenceID(b))
+        maskIndex = h * len * len
+    }
 }
 
 /// Forward from scores: probs = softmax(scores) in place (rows), pd = dropout(probs) — saved in
@@ -83,7 +98,7 @@ func attendForward(_ head: AttentionHead, scores s: UnsafeMutablePointer<Float>,
     var scratch: UnsafeMutablePointer<Float>? = nil
     if head.dropoutP > 0 {
         let d = dropped.map { $0 + head.offset } ?? .allocate(capacity: len * len)
-        dropoutSerial(d, s, count: len * len, p: head.dropoutP, rng: head.rng, indexOffset: head.offset)
+        dropoutSerial(d, s, count: len * len, p: head.dropoutP, rng: head.rng, indexOffset: head.maskIndex)
         pd = UnsafePointer(d)
         if dropped == nil { scratch = d }
     }
@@ -105,7 +120,7 @@ func attendBackward(_ head: AttentionHead, dctx dc: UnsafePointer<Float>, lddc: 
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                     1, saved, Int32(len), dc, Int32(lddc), 0, dv, Int32(lddv))
     } else if head.dropoutP > 0 {
-        dropoutSerial(ds, p, count: n, p: head.dropoutP, rng: head.rng, indexOffset: head.offset)
+        dropoutSerial(ds, p, count: n, p: head.dropoutP, rng: head.rng, indexOffset: head.maskIndex)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(hd), Int32(len),
                     1, ds, Int32(len), dc, Int32(lddc), 0, dv, Int32(lddv))
     } else {
@@ -118,7 +133,7 @@ func attendBackward(_ head: AttentionHead, dctx dc: UnsafePointer<Float>, lddc: 
     if let saved {
         dropoutBackwardFromSaved(ds, saved, count: n, p: head.dropoutP)
     } else if head.dropoutP > 0 {
-        dropoutSerial(ds, ds, count: n, p: head.dropoutP, rng: head.rng, indexOffset: head.offset)
+        dropoutSerial(ds, ds, count: n, p: head.dropoutP, rng: head.rng, indexOffset: head.maskIndex)
     }
     softmaxRowsBackward(ds, p, rows: len, cols: len)
 }

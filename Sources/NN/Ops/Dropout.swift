@@ -20,6 +20,32 @@ package func dropout(
     }
 }
 
+/// Dropout over the rows of packed sequences, [T, width]: each sequence draws from its own stream,
+/// `rng.sequence(id)`, indexed from its own first element — so its mask does not depend on which
+/// other sequences share the batch. `offsets` (B + 1) and `ids` (B) describe the sequences.
+package func dropoutSequences(
+    _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, offsets: [Int], sequenceIDs: [Int]?, width: Int,
+    p: Float, rng: CounterRandom
+) {
+    let t0 = OpProfiler.shared.begin()
+    defer { OpProfiler.shared.end(.dropout, t0) }
+    let n = offsets.count - 1
+    guard p > 0 else {
+        if UnsafePointer(out) != x { out.update(from: x, count: (offsets.last ?? 0) * width) }
+        return
+    }
+    offsets.withUnsafeBufferPointer { off in
+        // Sequences in contiguous groups per worker: their elements are contiguous too.
+        Parallel.chunks(n, minChunk: 4) { range in
+            for b in range {
+                let start = off[b] * width, end = off[b + 1] * width
+                dropoutKernel(out + start, x + start, 0..<(end - start), p: p, rng: rng.sequence(sequenceIDs?[b] ?? b),
+                              indexOffset: 0)
+            }
+        }
+    }
+}
+
 /// out[i] = keep(indexOffset + i) ? x[i] / (1−p) : 0 over `range`, on the calling thread.
 /// keep(j) is `rng.uniform(j) >= p`, decided on the integer behind it: uniform(j) is k·2⁻²⁴ with
 /// k = bits(j) >> 40, which is ≥ p exactly when k ≥ ⌈p·2²⁴⌉ (p·2²⁴ is exact in Double). Same mask,

@@ -33,6 +33,14 @@ package struct CounterRandom: Sendable {
         key = SplitMix64.mix(k ^ (c &* 0xD1B5_4A32_D192_ED03))
     }
 
+    /// The stream of one sequence within this one (keyed by the sequence's place in the batch).
+    @inline(__always)
+    package func sequence(_ id: Int) -> CounterRandom {
+        CounterRandom(key: SplitMix64.mix(key ^ (UInt64(truncatingIfNeeded: id) &* 0xA076_1D64_78BD_642F)))
+    }
+
+    private init(key: UInt64) { self.key = key }
+
     @inline(__always)
     package func bits(_ i: Int) -> UInt64 {
         SplitMix64.mix(key &+ UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15)

@@ -78,7 +78,7 @@ package func relativeAttentionForward(
             let len = layout.length(b), start = layout.offsets[b]
             let q = qk + start * 2 * D + h * hd, k = q + D, vv = v + start * D + h * hd
             let qpos = pos + h * 2 * hd, kpos = qpos + hd
-            let head = AttentionHead(len: len, hd: hd, offset: layout.probOffset(b, h), dropoutP: dropoutP, rng: rng)
+            let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
             let s = probs + head.offset
             let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * len * R)
             defer { a.deallocate() }
@@ -134,7 +134,7 @@ package func relativeAttentionBackward(
                     let ds = UnsafeMutablePointer<Float>.allocate(capacity: n + 2 * len * R)
                     defer { ds.deallocate() }
                     let g1 = ds + n, g2 = g1 + len * R
-                    let head = AttentionHead(len: len, hd: hd, offset: layout.probOffset(b, h), dropoutP: dropoutP, rng: rng)
+                    let head = AttentionHead(layout, sequence: b, head: h, hd: hd, dropoutP: dropoutP, rng: rng)
                     attendBackward(head, dctx: dc, lddc: D, probs: p, v: vv, ldv: D, dv: dvv, lddv: D, ds: ds, dropped: dropped)
                     // Gather by bucket: g1[i, r] = Σ_j ds[i, j], g2[j, r] = Σ_i ds[i, j] over idx(i, j) = r.
                     g1.update(repeating: 0, count: 2 * len * R)

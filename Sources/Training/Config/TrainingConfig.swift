@@ -94,6 +94,14 @@ package struct TrainingConfig: Sendable, Equatable {
         package var seed: UInt64
         /// A checkpoint directory, `latest` (the newest `checkpoint-N` in `outputDir`), or nil.
         package var resumeFromCheckpoint: String?
+        /// Upload the final model to the Hugging Face hub at the end of a successful run
+        /// (transformers' `push_to_hub`; the `train` tool does it, this library knows no hub).
+        package var pushToHub = false
+        /// The hub repository (`org/name`, or `name` for the token's user); nil: the last
+        /// component of `outputDir`, as transformers names it.
+        package var hubModelID: String?
+        /// Create the repository private (true) or public (false); nil: the hub's default.
+        package var hubPrivateRepo: Bool?
 
         package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
                     numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
@@ -128,6 +136,9 @@ package struct TrainingConfig: Sendable, Equatable {
 
         /// Triplets per optimizer step.
         package var effectiveBatchSize: Int { perDeviceTrainBatchSize * gradientAccumulationSteps }
+
+        /// The repository `push_to_hub` uploads to: `hubModelID`, else the output folder's name.
+        package var hubRepositoryID: String { hubModelID ?? PipelinePaths.slug(outputDir) }
 
         /// Whether a higher `metricForBestModel` is better (accuracy) or lower (loss).
         package var greaterIsBetter: Bool { metricForBestModel != "loss" }
@@ -220,6 +231,10 @@ package struct TrainingConfig: Sendable, Equatable {
         ]
         if let r = t.resumeFromCheckpoint {
             lines.append(("Resume from", r == "latest" ? "the newest checkpoint in \(t.outputDir)" : r))
+        }
+        if t.pushToHub {
+            let visibility = t.hubPrivateRepo.map { $0 ? " (private)" : " (public)" } ?? ""
+            lines.append(("Push to hub", "\(t.hubRepositoryID)\(visibility), after training"))
         }
         return lines
     }

@@ -17,7 +17,8 @@ struct TrainingConfigDecoder {
                       "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                       "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
-                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint"]),
+                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint",
+                      "push_to_hub", "hub_model_id", "hub_private_repo"]),
     ]
 
     static var sections: [String] { schema.map(\.section) }
@@ -36,7 +37,7 @@ struct TrainingConfigDecoder {
         "evaluation": "use training.metric_for_best_model (greater_is_better follows from the metric) and training.per_device_eval_batch_size",
         "lr_scheduler": "the scheduler keys live under training: lr_scheduler (the seed's lr_scheduler.type), num_cycles, lr_scheduler_power (the seed's power) and lr_end",
         "experiment_tracking": "MLflow, TensorBoard and report_to are not supported; metrics are logged under training.logging_dir",
-        "advanced": "publishing to the Hugging Face hub is not supported; resume_from_checkpoint lives under training",
+        "advanced": "push_to_hub, hub_model_id, hub_private_repo and resume_from_checkpoint live under training",
         "compute": "training always runs on the CPU",
     ]
 
@@ -234,6 +235,9 @@ struct TrainingConfigDecoder {
             config.training.seed = UInt64(v)
         case "training.resume_from_checkpoint":
             config.training.resumeFromCheckpoint = try optional(n) { try string(n, k) }
+        case "training.push_to_hub": config.training.pushToHub = try bool(n, k)
+        case "training.hub_model_id": config.training.hubModelID = try optional(n) { try string(n, k) }
+        case "training.hub_private_repo": config.training.hubPrivateRepo = try optional(n) { try bool(n, k) }
         default:
             throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
         }
@@ -365,6 +369,11 @@ struct TrainingConfigDecoder {
         }
         if let dir = loggingDir { check(!dir.isEmpty, "training.logging_dir", "must not be empty (null means <output_dir>/logs)") }
         if let r = t.resumeFromCheckpoint { check(!r.isEmpty, "training.resume_from_checkpoint", "must not be empty (null for a fresh start)") }
+        if let id = t.hubModelID {
+            let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+            check(!id.isEmpty && parts.count <= 2 && !parts.contains(where: \.isEmpty), "training.hub_model_id",
+                  "must be a repository id, org/name or name (null: the output folder's name), got '\(id)'")
+        }
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t
