@@ -451,8 +451,12 @@ struct RegexVM: ~Copyable {
                 } else {
                     count = 0
                     let limit = min(inst.c, n - i)
-                    while count < limit, testScalar(test.op, test.value, text[i + count]) { count += 1 }
+                    // A run reaching the start of the cached one goes on to its end: counted again,
+                    // runs started one scalar further left each time would cost quadratic time.
+                    let join = inst.memo >= 0 && runFrom[Int(inst.memo)] > i ? runFrom[Int(inst.memo)] : -1
+                    while count < limit, i + count != join, testScalar(test.op, test.value, text[i + count]) { count += 1 }
                     steps &+= count
+                    if i + count == join { count = runTo[Int(inst.memo)] - i }
                     if inst.memo >= 0 {
                         runFrom[Int(inst.memo)] = i
                         runTo[Int(inst.memo)] = i + count
