@@ -49,12 +49,13 @@ struct KillTests {
         FileSystem.list(dir).filter { $0.hasPrefix(".") }
     }
 
-    /// Kill times spread over [0, 1.1 × duration], from a fixed seed.
-    static func delays(_ duration: Double, seed: UInt64) -> [Double] {
+    /// Kill times as fractions of a run's wall time, spread over [0, 1.1], from a fixed seed. Each
+    /// is scaled by the latest uninterrupted run (the load of a shared machine changes during a test).
+    static func fractions(seed: UInt64) -> [Double] {
         var r = SplitMix64(seed: seed)
         return (0..<kills).map { k in
             let u = Double(r.next() >> 11) / Double(1 << 53)
-            return duration * 1.1 * (Double(k) + u) / Double(kills)
+            return 1.1 * (Double(k) + u) / Double(kills)
         }
     }
 
@@ -65,7 +66,7 @@ struct KillTests {
         let input = work + "/data/train.jsonl"
         let args = { (out: String) in ["--model", model, "--quiet", "--max-seq-length", "16", "-o", out, input] }
         let reference = work + "/reference.tokens.safetensors"
-        let duration = try Self.timed {
+        var duration = try Self.timed {
             let r = try ToolRunner.run("tokenize", args(reference))
             #expect(r.status == 0, "\(r.stderr)")
         }
@@ -74,11 +75,13 @@ struct KillTests {
         try FileSystem.createDirectory(dir)
         let out = dir + "/train.tokens.safetensors"
         var killedCount = 0
-        for delay in Self.delays(duration, seed: 1) {
+        for fraction in Self.fractions(seed: 1) {
+            let delay = fraction * duration
             FileSystem.remove(out)
             if try Self.runAndKill("tokenize", args(out), after: delay) { killedCount += 1 }
             if let got = Self.bytes(out) { #expect(got == want, "a killed tokenize left a different \(out)") }
-            let again = try ToolRunner.run("tokenize", args(out))
+            var again: ToolRunner.Result!
+            duration = try Self.timed { again = try ToolRunner.run("tokenize", args(out)) }
             #expect(again.status == 0, "\(again.stderr)")
             #expect(Self.bytes(out) == want, "the rerun differs from an uninterrupted run")
             #expect(Self.leftovers(dir).isEmpty, "left behind: \(Self.leftovers(dir))")
@@ -91,7 +94,7 @@ struct KillTests {
         _ = try TinyModel.dataset(in: work + "/data", rows: ["train": 150_000], seed: 6)
         let args = { (out: String) in ["dataset", work + "/data", "--split", "train", "--quiet", "-o", out] }
         let reference = work + "/reference.jsonl.zst"
-        let duration = try Self.timed {
+        var duration = try Self.timed {
             let r = try ToolRunner.run("fetch-data", args(reference))
             #expect(r.status == 0, "\(r.stderr)")
         }
@@ -100,11 +103,13 @@ struct KillTests {
         try FileSystem.createDirectory(dir)
         let out = dir + "/train.jsonl.zst"
         var killedCount = 0
-        for delay in Self.delays(duration, seed: 2) {
+        for fraction in Self.fractions(seed: 2) {
+            let delay = fraction * duration
             FileSystem.remove(out)
             if try Self.runAndKill("fetch-data", args(out), after: delay) { killedCount += 1 }
             if let got = Self.bytes(out) { #expect(got == want, "a killed fetch-data left a different \(out)") }
-            let again = try ToolRunner.run("fetch-data", args(out))
+            var again: ToolRunner.Result!
+            duration = try Self.timed { again = try ToolRunner.run("fetch-data", args(out)) }
             #expect(again.status == 0, "\(again.stderr)")
             #expect(Self.bytes(out) == want, "the rerun differs from an uninterrupted run")
             #expect(Self.leftovers(dir).isEmpty, "left behind: \(Self.leftovers(dir))")
@@ -132,7 +137,8 @@ struct KillTests {
         }
         let want = try #require(Self.bytes(reference + "/model.safetensors"))
         var killedCount = 0
-        for (k, delay) in Self.delays(duration, seed: 3).enumerated() {
+        for (k, fraction) in Self.fractions(seed: 3).enumerated() {
+            let delay = fraction * duration
             let out = work + "/run\(k)"
             if try Self.runAndKill("train", args(out), stdin: config, after: delay) { killedCount += 1 }
             // Every checkpoint on offer is whole: it loads, model and optimizer state.
