@@ -280,14 +280,6 @@ indirect enum RegexNode: Sendable {
         default: return (0, 0)
         }
     }
-
-    /// A repetition of one scalar test, matched by a loop rather than recursion.
-    var singleScalarTest: Bool {
-        switch self {
-        case .char, .set, .any: true
-        default: false
-        }
-    }
 }
 
 // Lengths of hostile patterns (`(a{99999}){99999}…`) overflow Int: saturate, or call them unbounded.
