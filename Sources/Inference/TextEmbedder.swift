@@ -43,7 +43,7 @@ package final class TextEmbedder {
 
     /// Token ids of each text (on all cores), checked against the model's vocabulary.
     package func tokenize(_ texts: [String]) throws -> [[Int32]] {
-        let ids = tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
+        let ids = try tokenizer.encodeBatch(texts, maxLength: model.maxSeqLength, threads: Parallel.workers)
         for (i, s) in ids.enumerated() { try checkVocabulary(s, text: i) }
         return ids
     }

@@ -11,6 +11,8 @@ package final class TextSource {
 
     private let reader: Reader
     package let path: String
+    /// The line number of each text the last `next` returned (blank JSONL lines are skipped).
+    package private(set) var lineNumbers: [Int] = []
 
     /// `field` nil reads each line as one text; otherwise each line is a JSON object and the text is
     /// its `field`.
@@ -22,6 +24,7 @@ package final class TextSource {
     /// Up to `maxCount` texts; nil at the end.
     package func next(maxCount: Int) throws -> [String]? {
         var out: [String] = []
+        lineNumbers.removeAll(keepingCapacity: true)
         switch reader {
         case .lines(let lines):
             while out.count < maxCount, let line = try lines.next() {
@@ -29,6 +32,7 @@ package final class TextSource {
                     throw EmbedError("\(path):\(lines.lineNumber): invalid UTF-8")
                 }
                 out.append(text)
+                lineNumbers.append(lines.lineNumber)
             }
         case .jsonl(let rows, let field):
             while out.count < maxCount, let row = try rows.next() {
@@ -36,6 +40,7 @@ package final class TextSource {
                     throw EmbedError("\(path):\(rows.lineNumber): no string field '\(field)'")
                 }
                 out.append(text)
+                lineNumbers.append(rows.lineNumber)
             }
         }
         return out.isEmpty ? nil : out

@@ -54,7 +54,7 @@ final class AddedVocabulary: @unchecked Sendable {
     /// Adds tokens as `AddedVocabulary::add_tokens` does: a token keeps the id it already has
     /// (as an added token or in the model), else gets the next free id; `normalizedForm` gives
     /// the normalizer's output for tokens matched in normalized text.
-    func add(_ tokens: [AddedToken], model: TokenizerModel, normalizedForm: ([UInt32]) -> [UInt32]) {
+    func add(_ tokens: [AddedToken], model: TokenizerModel, normalizedForm: ([UInt32]) throws -> [UInt32]) rethrows {
         let vocabSize = model.rustVocabSize
         var nextId: Int32
         if let maxId = entries.map(\.id).max() {
@@ -79,7 +79,7 @@ final class AddedVocabulary: @unchecked Sendable {
             rebuildIndex()
         }
         // The tries index `entries`; rebuild them so removed entries vanish.
-        rebuildTries(normalizedForm: normalizedForm)
+        try rebuildTries(normalizedForm: normalizedForm)
     }
 
     private func rebuildIndex() {
@@ -90,14 +90,14 @@ final class AddedVocabulary: @unchecked Sendable {
     private var builtRaw: ScalarTrie?
     private var builtNormalized: ScalarTrie?
 
-    private func rebuildTries(normalizedForm: ([UInt32]) -> [UInt32]) {
+    private func rebuildTries(normalizedForm: ([UInt32]) throws -> [UInt32]) rethrows {
         let raw = ScalarTrie(), norm = ScalarTrie()
         hasRaw = false
         hasNormalized = false
         for (k, e) in entries.enumerated() {
             let content = Array(e.token.content.unicodeScalars.map(\.value))
             if e.token.normalized {
-                norm.insert(normalizedForm(content), id: Int32(k))
+                norm.insert(try normalizedForm(content), id: Int32(k))
                 hasNormalized = true
             } else {
                 raw.insert(content, id: Int32(k))
@@ -111,10 +111,10 @@ final class AddedVocabulary: @unchecked Sendable {
     /// Splits `text[start..<end]` around the tokens of one kind (raw or normalized). `emit` gets
     /// (start, end, id) with id -1 for the text between tokens.
     func split(_ text: UnsafeBufferPointer<UInt32>, start: Int, end: Int, normalized: Bool,
-               _ emit: (Int, Int, Int32) -> Void)
+               _ emit: (Int, Int, Int32) throws -> Void) rethrows
     {
         guard let trie = normalized ? builtNormalized : builtRaw, normalized ? hasNormalized : hasRaw else {
-            emit(start, end, -1)
+            try emit(start, end, -1)
             return
         }
         let u = UnicodeData.shared
@@ -156,12 +156,12 @@ final class AddedVocabulary: @unchecked Sendable {
             if entry.token.rstrip {
                 while me < end, u.has(text[me], UnicodeData.Flag.regexSpace) { me += 1 }
             }
-            if last < ms { emit(last, ms, -1) }
-            emit(ms, me, entry.id)
+            if last < ms { try emit(last, ms, -1) }
+            try emit(ms, me, entry.id)
             last = me
             // A right-stripped match consumed the spaces after it; the scan goes on from there.
             i = max(i, me)
         }
-        if last < end { emit(last, end, -1) }
+        if last < end { try emit(last, end, -1) }
     }
 }

@@ -22,7 +22,7 @@ enum NormalizerStep: Sendable {
     /// Appends the normalization of `src` to `out`. Returns true when the first input scalar was
     /// deleted (Metaspace's `prepend_scheme: first` then no longer sees the text's start).
     func apply(_ src: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<UInt32>,
-               scratch: inout ScratchBuffer<UInt32>, matches: inout ScratchBuffer<RegexMatch>) -> Bool
+               scratch: inout ScratchBuffer<UInt32>, matches: inout ScratchBuffer<RegexMatch>) throws -> Bool
     {
         let u = UnicodeData.shared
         switch self {
@@ -44,7 +44,7 @@ enum NormalizerStep: Sendable {
             map.apply(src, into: &out)
             return false
         case .replace(let regex, let content):
-            regex.matches(in: src, into: &matches)
+            try regex.matches(in: src, into: &matches)
             var last = 0
             for k in 0..<matches.count {
                 let m = matches[k]

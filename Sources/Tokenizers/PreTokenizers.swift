@@ -79,7 +79,7 @@ struct SplitSegment {
 extension PreTokenizerStep {
     /// Splits (and, for Metaspace / ByteLevel, rewrites) every text piece of `s.pieces` into
     /// `s.piecesOut`, then swaps the lists. Added-token pieces pass through untouched.
-    func apply(_ s: EncodeScratch) {
+    func apply(_ s: EncodeScratch) throws {
         s.piecesOut.removeAll()
         for k in 0..<s.pieces.count {
             let piece = s.pieces[k]
@@ -87,12 +87,12 @@ extension PreTokenizerStep {
                 s.piecesOut.append(piece)
                 continue
             }
-            applyOne(piece, s)
+            try applyOne(piece, s)
         }
         swap(&s.pieces, &s.piecesOut)
     }
 
-    private func applyOne(_ piece: Piece, _ s: EncodeScratch) {
+    private func applyOne(_ piece: Piece, _ s: EncodeScratch) throws {
         let u = UnicodeData.shared
         typealias F = UnicodeData.Flag
         switch self {
@@ -141,7 +141,7 @@ extension PreTokenizerStep {
             splitByPredicate(piece, s, behavior: .removed) { $0 == delimiter }
         case .split(let regex, let behavior, let invert):
             let text = s.arena.slice(Int(piece.start), Int(piece.end))
-            regex.matches(in: text, into: &s.matches)
+            try regex.matches(in: text, into: &s.matches)
             s.segments.removeAll()
             var prev = 0
             for k in 0..<s.matches.count {

@@ -5,39 +5,49 @@ import IO
 /// (Ruby syntax), so this follows Oniguruma's semantics: leftmost match, alternatives tried in
 /// order, greedy / lazy / possessive quantifiers, look-around, and Unicode classes (`\s`, `\w`,
 /// `\d`, `\p{L}`…) from Oniguruma's own tables (see `UnicodeData`). It works on Unicode scalars.
+/// Patterns compile to a program for `RegexVM` (RegexProgram.swift): an explicit backtrack stack,
+/// memoized failures (linear time in the text without look-around), and a step budget beyond which
+/// matching is an error rather than a hang (a hostile `tokenizer.json` cannot stall `tokenize`).
 ///
 /// Not supported (an error at load time names the construct): back-references, named properties
 /// other than general categories, POSIX brackets, conditionals, absent operators, `\K`, `\R`, `\X`.
-final class TokenizerRegex: @unchecked Sendable {
+package final class TokenizerRegex: @unchecked Sendable {
     let pattern: String
-    private let root: RegexNode
+    /// The compiled pattern (nil for a literal, matched by comparison).
+    private let program: RegexProgramStorage?
     /// When every match must start with one of these scalars (and cannot be empty), the search
     /// skips other positions without trying the whole pattern.
     private let firstSet: RegexCharSet?
     /// A pattern that is a plain string matches by comparison.
     private let literal: [UInt32]?
 
-    init(pattern: String) throws {
+    package init(pattern: String) throws {
         self.pattern = pattern
         var parser = RegexParser(Array(pattern.unicodeScalars.map(\.value)), source: pattern)
-        root = try parser.parse()
+        let root = try parser.parse()
         literal = root.literalScalars
         firstSet = root.nullable ? nil : root.firstChars
+        program = literal == nil ? RegexProgramStorage(try RegexCompiler.compile(root, source: pattern)) : nil
     }
 
     /// A regex matching `text` literally (as `tokenizers` escapes string patterns).
     init(literal text: String) {
         pattern = text
         let scalars = Array(text.unicodeScalars.map(\.value))
-        root = .sequence(scalars.map { .char($0, caseless: false) })
+        program = nil
         literal = scalars
         firstSet = nil
     }
 
+    /// The matcher's step budget for a text of `n` scalars: far above what any tokenizer pattern
+    /// needs (memoization keeps those linear), reached only by catastrophic backtracking, where it
+    /// stops a search within a fraction of a second.
+    static func stepBudget(textLength n: Int) -> Int { 10_000_000 + 1_000 * n }
+
     /// Non-overlapping matches in `text`, as (start, end) scalar offsets, following Oniguruma's
     /// iteration: after an empty match the search resumes one scalar later, and an empty match
-    /// right where the previous match ended is skipped.
-    func matches(in text: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<RegexMatch>) {
+    /// right where the previous match ended is skipped. Throws when the step budget runs out.
+    func matches(in text: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<RegexMatch>) throws {
         out.removeAll()
         if let literal {
             guard !literal.isEmpty else {
@@ -58,11 +68,18 @@ final class TokenizerRegex: @unchecked Sendable {
             }
             return
         }
-        var matcher = RegexMatcher(text: text)
+        guard let program else { return }
+        var vm = RegexVM(program: program, text: text, budget: Self.stepBudget(textLength: text.count))
         var searchFrom = 0
         var lastEnd = -1
         while searchFrom <= text.count {
-            guard let (s, e) = matcher.search(root, from: searchFrom, firstSet: firstSet) else { break }
+            let found: (Int, Int)?
+            do {
+                found = try vm.search(from: searchFrom, firstSet: firstSet)
+            } catch {
+                throw EmbedError("regex \"\(pattern)\": gave up after \(vm.steps) steps on a text of \(text.count) characters (the pattern backtracks catastrophically)")
+            }
+            guard let (s, e) = found else { break }
             if s == e, s == lastEnd {
                 // Oniguruma (via the onig crate) skips an empty match adjacent to the previous one.
                 searchFrom = s + 1
@@ -74,14 +91,27 @@ final class TokenizerRegex: @unchecked Sendable {
         }
     }
 
+    /// The matches in a string, as scalar offsets (for tests and the fuzz target).
+    package func matches(in text: String) throws -> [RegexMatch] {
+        let scalars = Array(text.unicodeScalars.map(\.value))
+        var out = ScratchBuffer<RegexMatch>(capacity: 16)
+        defer { out.free() }
+        try scalars.withUnsafeBufferPointer { try self.matches(in: $0, into: &out) }
+        return Array(out.buffer)
+    }
+
     private func emptyMatches(_ text: UnsafeBufferPointer<UInt32>, into out: inout ScratchBuffer<RegexMatch>) {
         for i in 0...text.count { out.append(RegexMatch(start: i, end: i)) }
     }
 }
 
-struct RegexMatch {
-    var start: Int
-    var end: Int
+package struct RegexMatch: Equatable, Sendable, BitwiseCopyable {
+    package var start: Int
+    package var end: Int
+    package init(start: Int, end: Int) {
+        self.start = start
+        self.end = end
+    }
 }
 
 /// A set of scalars: ranges, class flags, categories, possibly negated.
@@ -229,8 +259,8 @@ indirect enum RegexNode: Sendable {
             var hi: Int? = 0
             for n in nodes {
                 let r = n.lengthRange
-                lo += r.min
-                hi = hi.flatMap { h in r.max.map { h + $0 } }
+                lo = saturatingAdd(lo, r.min)
+                hi = hi.flatMap { h in r.max.flatMap { checkedAdd(h, $0) } }
             }
             return (lo, hi)
         case .alternation(let nodes):
@@ -244,150 +274,34 @@ indirect enum RegexNode: Sendable {
             return (nodes.isEmpty ? 0 : lo, hi)
         case .repetition(let body, let min, let max, _):
             let r = body.lengthRange
-            let hi: Int? = max == Int.max ? (r.max == 0 ? 0 : nil) : r.max.map { $0 * max }
-            return (r.min * min, hi)
+            let hi: Int? = max == Int.max ? (r.max == 0 ? 0 : nil) : r.max.flatMap { checkedMultiply($0, max) }
+            return (saturatingMultiply(r.min, min), hi)
         case .atomic(let body): return body.lengthRange
         default: return (0, 0)
         }
     }
-
-    /// A repetition of one scalar test, matched by a loop rather than recursion.
-    var singleScalarTest: Bool {
-        switch self {
-        case .char, .set, .any: true
-        default: false
-        }
-    }
 }
 
-/// Matching by recursive backtracking with continuations.
-struct RegexMatcher {
-    let text: UnsafeBufferPointer<UInt32>
-    var searchStart = 0
-
-    init(text: UnsafeBufferPointer<UInt32>) { self.text = text }
-
-    mutating func search(_ root: RegexNode, from: Int, firstSet: RegexCharSet?) -> (Int, Int)? {
-        var start = from
-        while start <= text.count {
-            if let firstSet {
-                while start < text.count, !firstSet.contains(text[start]) { start += 1 }
-                if start == text.count { return nil }
-            }
-            searchStart = from
-            var end = -1
-            if match(root, start, { e in end = e; return true }) { return (start, end) }
-            start += 1
-        }
-        return nil
-    }
-
-    @inline(__always)
-    func test(_ node: RegexNode, _ c: UInt32) -> Bool {
-        switch node {
-        case .char(let x, let caseless): return c == x || (caseless && regexFold(c) == regexFold(x))
-        case .set(let s): return s.contains(c)
-        case .any(let dotAll): return dotAll || c != 0x0A
-        default: return false
-        }
-    }
-
-    func isWord(_ i: Int) -> Bool {
-        i >= 0 && i < text.count && UnicodeData.shared.has(text[i], UnicodeData.Flag.onigWord)
-    }
-
-    func match(_ node: RegexNode, _ i: Int, _ k: (Int) -> Bool) -> Bool {
-        switch node {
-        case .empty:
-            return k(i)
-        case .char, .set, .any:
-            return i < text.count && test(node, text[i]) && k(i + 1)
-        case .sequence(let nodes):
-            return matchSequence(nodes, 0, i, k)
-        case .alternation(let nodes):
-            for n in nodes where match(n, i, k) { return true }
-            return false
-        case .repetition(let body, let min, let max, let greedy):
-            if body.singleScalarTest {
-                // Count the run once, then try the continuation at each admissible length.
-                var n = 0
-                while n < max, i + n < text.count, test(body, text[i + n]) { n += 1 }
-                if n < min { return false }
-                if greedy {
-                    var len = n
-                    while len >= min {
-                        if k(i + len) { return true }
-                        len -= 1
-                    }
-                } else {
-                    for len in min...n where k(i + len) { return true }
-                }
-                return false
-            }
-            return matchRepetition(body, min, max, greedy, 0, i, k)
-        case .atomic(let body):
-            var end = -1
-            guard match(body, i, { e in end = e; return true }) else { return false }
-            return k(end)
-        case .lookahead(let body, let negative):
-            let found = match(body, i, { _ in true })
-            return found != negative && k(i)
-        case .lookbehind(let body, let negative):
-            // The body's length is bounded (checked when parsing): try only the starts it allows.
-            let range = body.lengthRange
-            var found = false
-            var j = i - range.min
-            let lowest = max(0, i - (range.max ?? i))
-            while j >= lowest, !found {
-                found = match(body, j, { e in e == i })
-                j -= 1
-            }
-            return found != negative && k(i)
-        case .lineStart:
-            return (i == 0 || text[i - 1] == 0x0A) && k(i)
-        case .lineEnd:
-            return (i == text.count || text[i] == 0x0A) && k(i)
-        case .textStart:
-            return i == 0 && k(i)
-        case .textEnd:
-            return i == text.count && k(i)
-        case .textEndBeforeNewline:
-            return (i == text.count || (i == text.count - 1 && text[i] == 0x0A)) && k(i)
-        case .wordBoundary(let wanted):
-            return (isWord(i - 1) != isWord(i)) == wanted && k(i)
-        case .searchStart:
-            return i == searchStart && k(i)
-        }
-    }
-
-    func matchSequence(_ nodes: [RegexNode], _ index: Int, _ i: Int, _ k: (Int) -> Bool) -> Bool {
-        if index == nodes.count { return k(i) }
-        return match(nodes[index], i) { j in matchSequence(nodes, index + 1, j, k) }
-    }
-
-    /// Iterations past the minimum that match the empty string end the loop (as Oniguruma's
-    /// empty-loop check does), so `(a*)*` terminates.
-    func matchRepetition(_ body: RegexNode, _ min: Int, _ max: Int, _ greedy: Bool, _ count: Int, _ i: Int,
-                         _ k: (Int) -> Bool) -> Bool
-    {
-        if count < min {
-            return match(body, i) { j in matchRepetition(body, min, max, greedy, count + 1, j, k) }
-        }
-        if count >= max { return k(i) }
-        if greedy {
-            if match(body, i, { j in j != i && matchRepetition(body, min, max, greedy, count + 1, j, k) }) { return true }
-            return k(i)
-        }
-        if k(i) { return true }
-        return match(body, i) { j in j != i && matchRepetition(body, min, max, greedy, count + 1, j, k) }
-    }
+// Lengths of hostile patterns (`(a{99999}){99999}…`) overflow Int: saturate, or call them unbounded.
+private func checkedAdd(_ a: Int, _ b: Int) -> Int? {
+    let (r, o) = a.addingReportingOverflow(b)
+    return o ? nil : r
 }
+private func checkedMultiply(_ a: Int, _ b: Int) -> Int? {
+    let (r, o) = a.multipliedReportingOverflow(by: b)
+    return o ? nil : r
+}
+private func saturatingAdd(_ a: Int, _ b: Int) -> Int { checkedAdd(a, b) ?? Int.max }
+private func saturatingMultiply(_ a: Int, _ b: Int) -> Int { checkedMultiply(a, b) ?? Int.max }
 
-/// Parses Oniguruma's Ruby syntax into `RegexNode`s.
+/// Parses Oniguruma's Ruby syntax into `RegexNode`s. Nesting (groups, classes, stacked
+/// quantifiers) is limited, since the parser and the compiler recurse on it.
 struct RegexParser {
     let p: [UInt32]
     let source: String
     var i = 0
+    var depth = 0
+    static let maxDepth = 100
     var caseless = false
     var dotAll = false
 
@@ -464,6 +378,7 @@ struct RegexParser {
 
     mutating func quantified(_ atom: RegexNode) throws -> RegexNode {
         var node = atom
+        var stacked = 0
         while let c = peek() {
             var min = 0, max = Int.max
             switch c {
@@ -485,6 +400,8 @@ struct RegexParser {
             } else if c != 0x7B, eat("+") {
                 possessive = true
             }
+            stacked += 1
+            if stacked > 4 { throw fail("more than 4 quantifiers in a row") }
             node = .repetition(node, min: min, max: max, greedy: greedy)
             if possessive { node = .atomic(node) }
         }
@@ -533,9 +450,15 @@ struct RegexParser {
         }
     }
 
+    mutating func enter() throws {
+        depth += 1
+        if depth > RegexParser.maxDepth { throw fail("nested more than \(RegexParser.maxDepth) levels deep") }
+    }
+
     mutating func group() throws -> RegexNode {
         let savedCaseless = caseless, savedDotAll = dotAll
-        defer { caseless = savedCaseless; dotAll = savedDotAll }
+        try enter()
+        defer { caseless = savedCaseless; dotAll = savedDotAll; depth -= 1 }
         if eat("?") {
             if eat(":") { return try closeGroup(try alternation()) }
             if eat("=") { return .lookahead(try closeGroup(try alternation()), negative: false) }
@@ -708,6 +631,8 @@ struct RegexParser {
 
     /// Parses a bracket class after its `[`.
     mutating func charClass() throws -> RegexCharSet {
+        try enter()
+        defer { depth -= 1 }
         var set = RegexCharSet()
         set.caseless = caseless
         if eat("^") { set.negated = true }

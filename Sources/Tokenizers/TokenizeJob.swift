@@ -202,7 +202,12 @@ struct ChunkWork: @unchecked Sendable {
             do {
                 guard let texts = try texts(k) else { continue }
                 for (c, text) in texts.enumerated() {
-                    let ids = tokenizer.encode(text, maxLength: maxLength, scratch: share.scratch)
+                    let ids: [Int32]
+                    do {
+                        ids = try tokenizer.encode(text, maxLength: maxLength, scratch: share.scratch)
+                    } catch {
+                        throw EmbedError("\(path):\(chunk.lineNumbers[k]): \(error)")
+                    }
                     share.ids[c] += ids
                     share.lengths[c].append(Int32(ids.count))
                 }

@@ -39,7 +39,7 @@ package final class Tokenizer: @unchecked Sendable {
     package let vocabSize: Int
 
     init(normalizers: [NormalizerStep], preTokenizers: [PreTokenizerStep], model: TokenizerModel,
-         addedTokens: [AddedToken], postProcessor: PostProcessorStep?, source: String, padToken: String?)
+         addedTokens: [AddedToken], postProcessor: PostProcessorStep?, source: String, padToken: String?) throws
     {
         self.normalizers = normalizers
         self.preTokenizers = preTokenizers
@@ -47,8 +47,8 @@ package final class Tokenizer: @unchecked Sendable {
         self.postProcessor = postProcessor
         self.source = source
         let added = AddedVocabulary()
-        added.add(addedTokens, model: model) { content in
-            Tokenizer.runNormalizers(normalizers, on: content)
+        try added.add(addedTokens, model: model) { content in
+            try Tokenizer.runNormalizers(normalizers, on: content)
         }
         self.added = added
         var limit = model.idLimit
@@ -78,17 +78,17 @@ package final class Tokenizer: @unchecked Sendable {
 
     /// Ids with special tokens for `text`, stripped first as sentence-transformers does (Python's
     /// `str.strip()`), truncated to `maxLength` ids counting the special tokens (nil: no limit).
-    package func encode(_ text: String, maxLength: Int?) -> [Int32] {
-        encode(text, maxLength: maxLength, stripText: true, addSpecialTokens: true)
+    package func encode(_ text: String, maxLength: Int?) throws -> [Int32] {
+        try encode(text, maxLength: maxLength, stripText: true, addSpecialTokens: true)
     }
 
     /// `encode` with the stripping and the special tokens optional (the `tokenizers` library's
     /// own `encode` neither strips nor, with `add_special_tokens=False`, adds them).
-    package func encode(_ text: String, maxLength: Int?, stripText: Bool, addSpecialTokens: Bool) -> [Int32] {
+    package func encode(_ text: String, maxLength: Int?, stripText: Bool, addSpecialTokens: Bool) throws -> [Int32] {
         let s = scratchPool.take()
         defer { scratchPool.give(s) }
         loadInput(text, into: s)
-        return encodeInput(s, maxLength: maxLength, stripText: stripText, addSpecialTokens: addSpecialTokens)
+        return try encodeInput(s, maxLength: maxLength, stripText: stripText, addSpecialTokens: addSpecialTokens)
     }
 
     /// `encode` truncating from the start instead of the end: the last ids of the text are kept
@@ -101,26 +101,38 @@ package final class Tokenizer: @unchecked Sendable {
 
     /// `encode` for many texts on `threads` threads (each takes a contiguous share); the result
     /// is in input order and does not depend on the thread count.
-    package func encodeBatch(_ texts: [String], maxLength: Int?, threads: Int = 1) -> [[Int32]] {
+    package func encodeBatch(_ texts: [String], maxLength: Int?, threads: Int = 1) throws -> [[Int32]] {
         let n = texts.count
         let workers = max(1, min(threads, n / 32))
         let results = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: n)
         results.initialize(repeating: [])
         defer { results.deinitialize().deallocate() }
         let box = UncheckedBox(results)
+        // The first error of each thread's share (by text), reported for the earliest text.
+        let errors = UncheckedBox(UnsafeMutableBufferPointer<(Int, Error)?>.allocate(capacity: workers))
+        errors.value.initialize(repeating: nil)
+        defer { errors.value.deallocate() }
         runOnThreads(workers) { k in
             let s = EncodeScratch()
             for i in (n * k / workers)..<(n * (k + 1) / workers) {
-                box.value[i] = self.encode(texts[i], maxLength: maxLength, scratch: s)
+                do {
+                    box.value[i] = try self.encode(texts[i], maxLength: maxLength, scratch: s)
+                } catch {
+                    errors.value[k] = (i, error)
+                    return
+                }
             }
+        }
+        if let (i, error) = errors.value.compactMap({ $0 }).first {
+            throw EmbedError("text \(i + 1): \(error)")
         }
         return Array(results)
     }
 
     /// Encodes with caller-owned working memory (one per thread), for batch work.
-    func encode(_ text: String, maxLength: Int?, scratch s: EncodeScratch) -> [Int32] {
+    func encode(_ text: String, maxLength: Int?, scratch s: EncodeScratch) throws -> [Int32] {
         loadInput(text, into: s)
-        return encodeInput(s, maxLength: maxLength, stripText: true, addSpecialTokens: true)
+        return try encodeInput(s, maxLength: maxLength, stripText: true, addSpecialTokens: true)
     }
 
     /// Decodes the text's UTF-8 (always valid in a Swift String) into scalars.
@@ -151,7 +163,7 @@ package final class Tokenizer: @unchecked Sendable {
         }
     }
 
-    func encodeInput(_ s: EncodeScratch, maxLength: Int?, stripText: Bool, addSpecialTokens: Bool) -> [Int32] {
+    func encodeInput(_ s: EncodeScratch, maxLength: Int?, stripText: Bool, addSpecialTokens: Bool) throws -> [Int32] {
         let u = UnicodeData.shared
         var start = 0
         var end = s.input.count
@@ -166,13 +178,13 @@ package final class Tokenizer: @unchecked Sendable {
         // Added tokens matched in the raw text, then normalization of the text between them,
         // then added tokens matched in the normalized text.
         let input = s.input.buffer
-        added.split(input, start: start, end: end, normalized: false) { segStart, segEnd, id in
+        try added.split(input, start: start, end: end, normalized: false) { segStart, segEnd, id in
             if id >= 0 {
                 s.pieces.append(Piece(start: 0, end: 0, id: id, atTextStart: false))
                 return
             }
             let regionStart = s.arena.count
-            let leadingRemoved = normalize(UnsafeBufferPointer(rebasing: input[segStart..<segEnd]), s)
+            let leadingRemoved = try normalize(UnsafeBufferPointer(rebasing: input[segStart..<segEnd]), s)
             let regionEnd = s.arena.count
             let atStart = segStart == start && !leadingRemoved
             added.split(s.arena.buffer, start: regionStart, end: regionEnd, normalized: true) { a, b, tid in
@@ -180,7 +192,7 @@ package final class Tokenizer: @unchecked Sendable {
                 s.pieces.append(Piece(start: Int32(a), end: Int32(b), id: tid, atTextStart: atStart && a == regionStart))
             }
         }
-        for step in preTokenizers { step.apply(s) }
+        for step in preTokenizers { try step.apply(s) }
 
         let reserved = addSpecialTokens ? (postProcessor?.addedCount ?? 0) : 0
         let limit = maxLength.map { max(0, $0 - reserved) } ?? Int.max
@@ -200,27 +212,27 @@ package final class Tokenizer: @unchecked Sendable {
 
     /// Runs the normalizers over `src`, appending the result to the arena. Returns whether the
     /// text's first scalar was deleted.
-    private func normalize(_ src: UnsafeBufferPointer<UInt32>, _ s: EncodeScratch) -> Bool {
+    private func normalize(_ src: UnsafeBufferPointer<UInt32>, _ s: EncodeScratch) throws -> Bool {
         switch normalizers.count {
         case 0:
             s.arena.append(contentsOf: src.baseAddress!, count: src.count)
             return false
         case 1:
-            return normalizers[0].apply(src, into: &s.arena, scratch: &s.normTmp, matches: &s.matches)
+            return try normalizers[0].apply(src, into: &s.arena, scratch: &s.normTmp, matches: &s.matches)
         default:
             var removed = false
             var current = src
             for (k, step) in normalizers.enumerated() {
                 let last = k == normalizers.count - 1
                 if last {
-                    removed = step.apply(current, into: &s.arena, scratch: &s.normTmp, matches: &s.matches) || removed
+                    removed = try step.apply(current, into: &s.arena, scratch: &s.normTmp, matches: &s.matches) || removed
                 } else if k % 2 == 0 {
                     s.normA.removeAll()
-                    removed = step.apply(current, into: &s.normA, scratch: &s.normTmp, matches: &s.matches) || removed
+                    removed = try step.apply(current, into: &s.normA, scratch: &s.normTmp, matches: &s.matches) || removed
                     current = s.normA.buffer
                 } else {
                     s.normB.removeAll()
-                    removed = step.apply(current, into: &s.normB, scratch: &s.normTmp, matches: &s.matches) || removed
+                    removed = try step.apply(current, into: &s.normB, scratch: &s.normTmp, matches: &s.matches) || removed
                     current = s.normB.buffer
                 }
             }
@@ -228,7 +240,7 @@ package final class Tokenizer: @unchecked Sendable {
         }
     }
 
-    static func runNormalizers(_ steps: [NormalizerStep], on content: [UInt32]) -> [UInt32] {
+    static func runNormalizers(_ steps: [NormalizerStep], on content: [UInt32]) throws -> [UInt32] {
         var current = content
         var out = ScratchBuffer<UInt32>(capacity: 64)
         var tmp = ScratchBuffer<UInt32>(capacity: 64)
@@ -236,7 +248,7 @@ package final class Tokenizer: @unchecked Sendable {
         defer { out.free(); tmp.free(); matches.free() }
         for step in steps {
             out.removeAll()
-            current.withUnsafeBufferPointer { _ = step.apply($0, into: &out, scratch: &tmp, matches: &matches) }
+            _ = try current.withUnsafeBufferPointer { try step.apply($0, into: &out, scratch: &tmp, matches: &matches) }
             current = Array(out.buffer)
         }
         return current
@@ -245,12 +257,12 @@ package final class Tokenizer: @unchecked Sendable {
     // MARK: - Inspection (used by the tests against `normalize_str` / `pre_tokenize_str`)
 
     /// The normalizers alone applied to `text`.
-    package func normalize(_ text: String) -> String {
-        scalarString(Tokenizer.runNormalizers(normalizers, on: Array(text.unicodeScalars.map(\.value))))
+    package func normalize(_ text: String) throws -> String {
+        scalarString(try Tokenizer.runNormalizers(normalizers, on: Array(text.unicodeScalars.map(\.value))))
     }
 
     /// The pre-tokenizers alone applied to `text` (as one piece starting the text).
-    package func preTokenize(_ text: String) -> [String] {
+    package func preTokenize(_ text: String) throws -> [String] {
         let s = EncodeScratch()
         loadInput(text, into: s)
         s.arena.removeAll()
@@ -259,7 +271,7 @@ package final class Tokenizer: @unchecked Sendable {
         if s.input.count > 0 {
             s.pieces.append(Piece(start: 0, end: Int32(s.input.count), id: -1, atTextStart: true))
         }
-        for step in preTokenizers { step.apply(s) }
+        for step in preTokenizers { try step.apply(s) }
         return (0..<s.pieces.count).map { k in
             let p = s.pieces[k]
             return scalarString(Array(s.arena.slice(Int(p.start), Int(p.end))))

@@ -60,7 +60,7 @@ extension Tokenizer {
         }
         let post = try PostProcessorStep.parse(json["post_processor"] ?? .null, context: source)
         let pad = padToken ?? json["padding"]?["pad_token"]?.string
-        return Tokenizer(normalizers: normalizers, preTokenizers: preTokenizers, model: model, addedTokens: addedTokens,
+        return try Tokenizer(normalizers: normalizers, preTokenizers: preTokenizers, model: model, addedTokens: addedTokens,
                          postProcessor: post, source: source, padToken: pad)
     }
 
@@ -164,7 +164,7 @@ extension Tokenizer {
         // [CLS] / [SEP] ids as transformers resolves them (2 and 3 when missing altogether).
         let clsId = wordPiece.tokenToId(Array(options.clsToken.unicodeScalars.map(\.value))) ?? 2
         let sepId = wordPiece.tokenToId(Array(options.sepToken.unicodeScalars.map(\.value))) ?? 3
-        let tokenizer = Tokenizer(normalizers: [normalizer], preTokenizers: [.bert], model: wordPiece,
+        let tokenizer = try Tokenizer(normalizers: [normalizer], preTokenizers: [.bert], model: wordPiece,
                                   addedTokens: specials,
                                   postProcessor: .template([.special([clsId]), .sequence, .special([sepId])]),
                                   source: vocabPath, padToken: options.padToken)

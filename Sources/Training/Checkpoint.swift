@@ -91,13 +91,20 @@ package enum Checkpoint {
         }.sorted { $0.0 < $1.0 }
     }
 
-    /// Writes the model, optimizer and trainer state to `<outputDir>/checkpoint-<step>` atomically:
-    /// everything goes to a temporary directory first, renamed into place when complete.
+    /// Writes the model, optimizer and trainer state to `<outputDir>/checkpoint-<step>` atomically,
+    /// so that a kill at any moment leaves either no such checkpoint or a whole one: everything goes
+    /// to a temporary directory, which is fsynced and renamed into place. A checkpoint of the same
+    /// step being replaced is first renamed aside (rename is atomic; deleting a tree is not).
     package static func save(model: SentenceModel, optimizer: AdamW, state: TrainerState, outputDir: String) throws -> String {
         let fm = FileManager.default
-        let final = "\(outputDir)/checkpoint-\(state.globalStep)"
-        let temp = "\(outputDir)/.checkpoint-\(state.globalStep).tmp-\(getpid())"
-        try? fm.removeItem(atPath: temp)
+        let name = "checkpoint-\(state.globalStep)"
+        let final = "\(outputDir)/\(name)"
+        let temp = "\(outputDir)/.tmp-\(getpid())-\(name)"
+        let trash = "\(outputDir)/.trash-\(getpid())-\(name)"
+        // What earlier runs killed mid-save left behind.
+        FileSystem.removeStaleTemporaries(in: outputDir, prefix: ".tmp-")
+        FileSystem.removeStaleTemporaries(in: outputDir, prefix: ".trash-")
+        FileSystem.removeTree(temp)
         do {
             try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
         } catch {
@@ -112,10 +119,13 @@ package enum Checkpoint {
             w.add("exp_avg_sq", shape: [optimizer.count], floats: UnsafeBufferPointer(start: optimizer.v, count: optimizer.count))
             try w.write(to: temp + "/" + optimizerFile)
             try FileSystem.writeText(state.json.serialized(indent: 2), to: temp + "/" + stateFile)
-            if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
-            try fm.moveItem(atPath: temp, toPath: final)
+            try FileSystem.syncTree(temp)
+            if FileSystem.exists(final) { try FileSystem.rename(final, trash) }
+            try FileSystem.rename(temp, final)
+            FileSystem.syncDirectory(outputDir)
+            FileSystem.removeTree(trash)
         } catch {
-            try? fm.removeItem(atPath: temp)
+            FileSystem.removeTree(temp)
             if let e = error as? EmbedError { throw e }
             throw EmbedError("\(final): cannot write the checkpoint: \(error.localizedDescription)")
         }
@@ -150,7 +160,10 @@ package enum Checkpoint {
         let bestPath = best.map(canonical)
         var remaining = all.count
         for c in all.dropLast() where remaining > limit && canonical(c.path) != bestPath {
-            try? FileManager.default.removeItem(atPath: c.path)
+            // Renamed out of the `checkpoint-N` namespace first, so a kill mid-delete leaves no
+            // half-deleted checkpoint that `list` would offer for resuming.
+            let trash = "\(outputDir)/.trash-\(getpid())-\(FileSystem.basename(c.path))"
+            if (try? FileSystem.rename(c.path, trash)) != nil { FileSystem.removeTree(trash) }
             remaining -= 1
         }
     }

@@ -81,6 +81,11 @@ struct Embed: Tool {
         // Chunks of texts keep memory bounded; within a chunk batches are sorted by length.
         while let texts = try source.next(maxCount: 4096) {
             let vectors = try embedder.embed(texts)
+            // JSON has no NaN or infinity, and such a vector is useless anyway: name its line.
+            for i in 0..<texts.count where !vectors[(i * D)..<((i + 1) * D)].allSatisfy(\.isFinite) {
+                throw EmbedError("\(input):\(source.lineNumbers[i]): the embedding is not finite (NaN or infinity): "
+                                 + "the model's weights are probably damaged")
+            }
             if let spool {
                 try vectors.withUnsafeBytes { try spool.append($0) }
             } else if let jsonOut {

@@ -109,6 +109,10 @@ func loadAverage() -> String {
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--sha256" {
+    runSHA256Bench(path: CommandLine.arguments[2])
+    exit(0)
+}
 let communicator: any Communicator = {
     do { return try Launch.communicator() } catch { fail("\(error)") }
 }()

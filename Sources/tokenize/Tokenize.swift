@@ -1,5 +1,8 @@
 import ArgumentParser
 import CLI
+#if canImport(Glibc)
+import Glibc
+#endif
 import IO
 import Tokenizers
 
@@ -52,6 +55,10 @@ struct Tokenize: Tool {
     func execute() throws {
         threads.apply()
         log.apply()
+        // A tokens file is binary: refuse to spray it over a terminal (as zstd does).
+        if output == "-", isatty(1) != 0 {
+            throw EmbedError("not writing a binary tokens file to a terminal: give -o FILE, or redirect stdout")
+        }
         var options = TokenizeOptions(modelDirectory: model.model)
         if let columns {
             options.columns = columns.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }

@@ -20,6 +20,19 @@ import Testing
         #expect(v.serialized().contains(#""q\"\\\t\u0001""#))
     }
 
+    /// Python's json and `JSON.format` write the non-finite values as NaN, Infinity, -Infinity.
+    @Test func readsWhatItWritesForNonFiniteNumbers() throws {
+        let v = try JSON.parse(#"[NaN, Infinity, -Infinity, -1]"#)
+        #expect(v.array?[0].double?.isNaN == true)
+        #expect(v.array?[1].double == .infinity)
+        #expect(v.array?[2].double == -.infinity)
+        #expect(v.array?[3].double == -1)
+        let written = JSON.array([.number(-.infinity), .number(.infinity)]).serialized()
+        #expect(try JSON.parse(written) == JSON.array([.number(-.infinity), .number(.infinity)]))
+        #expect(throws: JSONParseError.self) { try JSON.parse("-Inf") }
+        #expect(throws: JSONParseError.self) { try JSON.parse("-I") }
+    }
+
     @Test func reportsLineAndColumn() {
         do {
             _ = try JSON.parse("{\n  \"a\": 1,\n  \"b\" 2\n}")

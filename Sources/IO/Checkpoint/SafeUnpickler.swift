@@ -188,7 +188,7 @@ struct PickleLimits {
     var maxDepth = 100
     var maxStack = 1 << 20
     var maxMarks = 1 << 16
-    var maxMemo = 1 << 22
+    var maxMemo = 1 << 18  // a state dict memoizes a few entries per tensor; more only costs time and memory
     var maxRank = 64
 }
 

@@ -202,6 +202,7 @@ package final class ByteWriter {
             tempPath = nil
         } else {
             let tmp = ByteWriter.temporaryPath(for: path)
+            FileSystem.removeStaleTemporaries(in: FileSystem.dirname(path), prefix: "." + FileSystem.basename(path) + ".tmp-")
             fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd < 0 { throw EmbedError("\(path): cannot create \(tmp): \(String(cString: strerror(errno)))") }
             tempPath = tmp
@@ -310,5 +311,6 @@ package final class ByteWriter {
             unlink(tempPath)
             throw EmbedError("\(path): cannot rename \(tempPath) into place: \(err)")
         }
+        FileSystem.syncDirectory(FileSystem.dirname(path))
     }
 }

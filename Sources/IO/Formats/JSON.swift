@@ -178,6 +178,11 @@ struct JSONParser {
         // Python's json writes NaN and Infinity; accept them so its files load.
         case UInt8(ascii: "N"): try literal("NaN"); return .number(.nan)
         case UInt8(ascii: "I"): try literal("Infinity"); return .number(.infinity)
+        case UInt8(ascii: "-") where i + 1 < b.count && b[i + 1] == UInt8(ascii: "I"):
+            // `-Infinity`, as Python's json and our writer (`JSON.format`) write it.
+            i += 1
+            try literal("Infinity")
+            return .number(-.infinity)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("unexpected \(describe(b[i])), expected a value")
         }

@@ -295,7 +295,11 @@ package final class TensorSpool {
     /// `directory` should be on the output's filesystem; the spool lives there until dropped.
     package init(dtype: DType, directory: String) throws {
         self.dtype = dtype
-        var template = Array("\(directory.isEmpty ? "." : directory)/.spool-XXXXXX".utf8CString)
+        let dir = directory.isEmpty ? "." : directory
+        // Spools of killed runs, and their writers' temporaries (`..spool-PID-….tmp-PID`).
+        FileSystem.removeStaleTemporaries(in: dir, prefix: ".spool-")
+        FileSystem.removeStaleTemporaries(in: dir, prefix: "..spool-")
+        var template = Array("\(dir)/.spool-\(getpid())-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw EmbedError("\(directory): cannot create a temporary file: \(String(cString: strerror(errno)))") }
         close(fd)

@@ -77,7 +77,7 @@ enum ParquetDecode {
     static func rleHybrid(_ b: inout ParquetBytes, bitWidth: Int, count: Int, into out: inout [Int32]) throws {
         guard bitWidth >= 0, bitWidth <= 32 else { throw EmbedError("RLE bit width \(bitWidth) is invalid") }
         let target = out.count + count
-        out.reserveCapacity(target)
+        out.reserveCapacity(out.count + min(count, 1 << 20))  // counts come from the file: grow past that as read
         while out.count < target {
             let header = try b.uleb()
             if header & 1 == 0 {
@@ -120,7 +120,7 @@ enum ParquetDecode {
         else { throw EmbedError("DELTA_BINARY_PACKED header is invalid") }
         let perMini = Int(blockSize / miniblocks)
         var out: [Int64] = []
-        out.reserveCapacity(Int(total))
+        out.reserveCapacity(min(Int(total), 1 << 20))
         if total == 0 { return out }
         out.append(value)
         while out.count < Int(total) {

@@ -202,10 +202,13 @@ package final class ParquetFile {
         }
         var start = Int(meta.dataPageOffset)
         if let d = meta.dictionaryPageOffset, d > 0, Int(d) < start { start = Int(d) }
-        let end = start + Int(meta.totalCompressedSize)
-        guard start >= 4, meta.totalCompressedSize >= 0, end <= dataEnd else {
-            throw EmbedError("\(place): the column chunk (bytes \(start)..<\(end)) lies outside the file's data")
+        // Compared before adding: hostile offsets and sizes near Int.max must not overflow.
+        guard start >= 4, start <= dataEnd, meta.totalCompressedSize >= 0,
+              meta.totalCompressedSize <= Int64(dataEnd - start)
+        else {
+            throw EmbedError("\(place): the column chunk (\(meta.totalCompressedSize) bytes at \(start)) lies outside the file's data")
         }
+        let end = start + Int(meta.totalCompressedSize)
         var pos = start
         while pos < end {
             var reader = ThriftCompactReader(
@@ -225,11 +228,15 @@ package final class ParquetFile {
         let group = metadata.rowGroups[g]
         let place = "\(path): row group \(g), column '\(c.name)'"
         let expected = Int(group.numRows)
-        guard let meta = group.columns[c.leafIndex].meta, let codec = ParquetCodec(rawValue: meta.codec) else {
+        guard c.leafIndex < group.columns.count, let meta = group.columns[c.leafIndex].meta else {
+            throw EmbedError("\(place): the footer has no metadata for this column chunk")
+        }
+        guard let codec = ParquetCodec(rawValue: meta.codec) else {
             throw EmbedError("\(place): unknown compression codec")
         }
         var values: [TableValue] = []
-        values.reserveCapacity(expected)
+        // The footer's row count is a claim: reserve for it only as far as the chunk could hold.
+        values.reserveCapacity(max(0, min(expected, 1 << 20)))
         var dictionary: [TableValue]?
         do {
             try forEachPage(rowGroup: g, column: c) { h, payload in
@@ -325,7 +332,7 @@ package final class ParquetFile {
         dictionary: [TableValue]?, into out: inout [TableValue]
     ) throws {
         if count == 0 { return }
-        out.reserveCapacity(out.count + count)
+        out.reserveCapacity(out.count + min(count, 1 << 20))  // a page header's claim
         switch encoding {
         case .plainDictionary, .rleDictionary:
             guard let dictionary else { throw EmbedError("a dictionary-encoded page comes without a dictionary page") }

@@ -53,12 +53,12 @@ struct ParquetSchemaElement {
         var e = ParquetSchemaElement()
         try r.readStruct { r, id, t in
             switch (id, t) {
-            case (1, .i32): e.type = Int32(try r.int(t))
-            case (2, .i32): e.typeLength = Int32(try r.int(t))
-            case (3, .i32): e.repetition = Int32(try r.int(t))
+            case (1, .i32): e.type = try r.int32(t)
+            case (2, .i32): e.typeLength = try r.int32(t)
+            case (3, .i32): e.repetition = try r.int32(t)
             case (4, .binary): e.name = try r.string()
-            case (5, .i32): e.numChildren = Int32(try r.int(t))
-            case (6, .i32): e.convertedType = Int32(try r.int(t))
+            case (5, .i32): e.numChildren = try r.int32(t)
+            case (6, .i32): e.convertedType = try r.int32(t)
             case (10, .structure):
                 try r.readStruct { r, member, mt in
                     e.logicalType = member
@@ -92,10 +92,10 @@ struct ParquetColumnMetadata {
         var m = ParquetColumnMetadata()
         try r.readStruct { r, id, t in
             switch (id, t) {
-            case (1, .i32): m.type = Int32(try r.int(t))
-            case (2, .list): m.encodings = try r.readList { r, et in Int32(try r.int(et)) }
+            case (1, .i32): m.type = try r.int32(t)
+            case (2, .list): m.encodings = try r.readList { r, et in try r.int32(et) }
             case (3, .list): m.path = try r.readList { r, _ in try r.string() }
-            case (4, .i32): m.codec = Int32(try r.int(t))
+            case (4, .i32): m.codec = try r.int32(t)
             case (5, .i64): m.numValues = try r.int(t)
             case (6, .i64): m.totalUncompressedSize = try r.int(t)
             case (7, .i64): m.totalCompressedSize = try r.int(t)
@@ -148,7 +148,7 @@ struct ParquetFileMetadata {
         var m = ParquetFileMetadata()
         try r.readStruct { r, id, t in
             switch (id, t) {
-            case (1, .i32): m.version = Int32(try r.int(t))
+            case (1, .i32): m.version = try r.int32(t)
             case (2, .list): m.schema = try r.readList { r, _ in try ParquetSchemaElement.read(&r) }
             case (3, .i64): m.numRows = try r.int(t)
             case (4, .list): m.rowGroups = try r.readList { r, _ in try ParquetRowGroupMetadata.read(&r) }
@@ -184,36 +184,36 @@ struct ParquetPageHeader {
         var h = ParquetPageHeader()
         try r.readStruct { r, id, t in
             switch (id, t) {
-            case (1, .i32): h.type = Int32(try r.int(t))
-            case (2, .i32): h.uncompressedSize = Int32(try r.int(t))
-            case (3, .i32): h.compressedSize = Int32(try r.int(t))
+            case (1, .i32): h.type = try r.int32(t)
+            case (2, .i32): h.uncompressedSize = try r.int32(t)
+            case (3, .i32): h.compressedSize = try r.int32(t)
             case (5, .structure):  // DataPageHeader
                 try r.readStruct { r, f, ft in
                     switch (f, ft) {
-                    case (1, .i32): h.numValues = Int32(try r.int(ft))
-                    case (2, .i32): h.encoding = Int32(try r.int(ft))
-                    case (3, .i32): h.definitionLevelEncoding = Int32(try r.int(ft))
-                    case (4, .i32): h.repetitionLevelEncoding = Int32(try r.int(ft))
+                    case (1, .i32): h.numValues = try r.int32(ft)
+                    case (2, .i32): h.encoding = try r.int32(ft)
+                    case (3, .i32): h.definitionLevelEncoding = try r.int32(ft)
+                    case (4, .i32): h.repetitionLevelEncoding = try r.int32(ft)
                     default: try r.skip(ft)
                     }
                 }
             case (7, .structure):  // DictionaryPageHeader
                 try r.readStruct { r, f, ft in
                     switch (f, ft) {
-                    case (1, .i32): h.numValues = Int32(try r.int(ft))
-                    case (2, .i32): h.encoding = Int32(try r.int(ft))
+                    case (1, .i32): h.numValues = try r.int32(ft)
+                    case (2, .i32): h.encoding = try r.int32(ft)
                     default: try r.skip(ft)
                     }
                 }
             case (8, .structure):  // DataPageHeaderV2
                 try r.readStruct { r, f, ft in
                     switch (f, ft) {
-                    case (1, .i32): h.numValues = Int32(try r.int(ft))
-                    case (2, .i32): h.numNulls = Int32(try r.int(ft))
-                    case (3, .i32): h.numRows = Int32(try r.int(ft))
-                    case (4, .i32): h.encoding = Int32(try r.int(ft))
-                    case (5, .i32): h.definitionLevelsByteLength = Int32(try r.int(ft))
-                    case (6, .i32): h.repetitionLevelsByteLength = Int32(try r.int(ft))
+                    case (1, .i32): h.numValues = try r.int32(ft)
+                    case (2, .i32): h.numNulls = try r.int32(ft)
+                    case (3, .i32): h.numRows = try r.int32(ft)
+                    case (4, .i32): h.encoding = try r.int32(ft)
+                    case (5, .i32): h.definitionLevelsByteLength = try r.int32(ft)
+                    case (6, .i32): h.repetitionLevelsByteLength = try r.int32(ft)
                     case (7, .boolTrue), (7, .boolFalse): h.isCompressed = r.bool(ft)
                     default: try r.skip(ft)
                     }

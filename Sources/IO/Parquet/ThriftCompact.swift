@@ -175,4 +175,11 @@ struct ThriftCompactReader {
         default: throw fail("expected an integer, found type \(type)")
         }
     }
+
+    /// An integer field declared i32: a wider value on the wire is an error, not a trap.
+    mutating func int32(_ type: FieldType) throws -> Int32 {
+        let v = try int(type)
+        guard let r = Int32(exactly: v) else { throw fail("i32 field out of range (\(v))") }
+        return r
+    }
 }

@@ -153,6 +153,51 @@ package enum FileSystem {
 
     package static func remove(_ path: String) { unlink(path) }
 
+    /// Removes what killed processes left behind: entries of `directory` named `prefix` + PID (+
+    /// anything) whose process no longer exists. A process killed with -9 cannot clean up, and its
+    /// temporary files (never the outputs themselves) would pile up beside the outputs.
+    package static func removeStaleTemporaries(in directory: String, prefix: String) {
+        for name in list(directory) where name.hasPrefix(prefix) {
+            let digits = name.dropFirst(prefix.count).prefix { $0 >= "0" && $0 <= "9" }
+            guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = (directory.isEmpty ? "." : directory) + "/" + name
+            removeTree(path)
+        }
+    }
+
+    /// Removes a file, or a directory with everything in it (symlinks are removed, not followed).
+    package static func removeTree(_ path: String) {
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in list(path) { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Flushes a directory's entries (a rename into it) to the disk.
+    package static func syncDirectory(_ path: String) {
+        let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// fsyncs every file under `path`, then the directories bottom-up: what a rename of the tree
+    /// then publishes is on the disk, not only in the page cache.
+    package static func syncTree(_ path: String) throws {
+        for rel in listFilesRecursively(path) {
+            let fd = open(path + "/" + rel, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            if fsync(fd) != 0, errno != EINVAL { throw EmbedError("\(path)/\(rel): fsync failed: \(errnoText())") }
+        }
+        var dirs = Set([path])
+        for rel in listFilesRecursively(path) { dirs.insert(dirname(path + "/" + rel)) }
+        for d in dirs.sorted(by: { $0.count > $1.count }) { syncDirectory(d) }
+    }
+
     package static func rename(_ from: String, _ to: String) throws {
         if Glibc.rename(from, to) != 0 {
             throw EmbedError("cannot rename \(from) to \(to): \(errnoText())")

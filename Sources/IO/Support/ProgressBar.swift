@@ -162,14 +162,24 @@ package final class ProgressBar: @unchecked Sendable {
     }
 }
 
-/// A pthread mutex, for state shared with worker threads.
+/// A pthread mutex, for state shared with worker threads. The mutex lives in its own allocation:
+/// `&storedProperty` may hand pthreads a temporary copy, and a mutex must never move. (Not
+/// Synchronization.Mutex: that needs macOS 15, and the package supports macOS 14.)
 package final class Mutex: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    package init() { pthread_mutex_init(&m, nil) }
-    deinit { pthread_mutex_destroy(&m) }
+    private let m: UnsafeMutablePointer<pthread_mutex_t>
+    package init() {
+        m = .allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(m, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(m)
+        m.deinitialize(count: 1)
+        m.deallocate()
+    }
     package func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
+        pthread_mutex_lock(m)
+        defer { pthread_mutex_unlock(m) }
         return try body()
     }
 }

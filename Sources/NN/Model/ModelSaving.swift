@@ -9,7 +9,8 @@ extension SentenceModel {
     /// Files copied from the base model's transformer folder when present: tokenizers of every kind,
     /// and remote-code modules (NorBERT3's modeling_norbert.py, configuration_norbert.py).
     static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-                                 "added_tokens.json", "sentencepiece.bpe.model", "spiece.model", "merges.txt", "vocab.json"]
+                                 "added_tokens.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+                                 "merges.txt", "vocab.json"]
 
     /// Saves into `directory` (created if needed). Each file is written atomically; `readme` (a model
     /// card) is written when given.
@@ -51,7 +52,6 @@ extension SentenceModel {
         ]))
         try FileSystem.writeText(poolingConfig.serialized(indent: 2), to: directory + "/1_Pooling/config.json")
         try FileSystem.writeText(configJSON.serialized(indent: 2), to: directory + "/config.json")
-        try saveWeights(to: directory + "/model.safetensors")
 
         // Tokenizer and remote-code files of the base model, unless saving into the base folder itself.
         let source = URL(fileURLWithPath: transformerDirectory).standardizedFileURL.path
@@ -62,6 +62,9 @@ extension SentenceModel {
             }
         }
         if let readme { try FileSystem.writeText(readme, to: directory + "/README.md") }
+        // The weights last: a folder with model.safetensors is complete (the Makefile's target for
+        // `train` is that file), even when a run is killed while saving.
+        try saveWeights(to: directory + "/model.safetensors")
     }
 
     /// The encoder's parameters (float32, PyTorch names) plus the untouched passthrough tensors.
