@@ -70,10 +70,10 @@ package final class TextEmbedder {
         let limit = model.maxSeqLength
         let ids: [Int32]
         switch truncation {
-        case .keepStart: ids = tokenizer.encode(text, maxLength: limit)
-        case .keepEnd: ids = tokenizer.encodeKeepingEnd(text, maxLength: limit)
+        case .keepStart: ids = try tokenizer.encode(text, maxLength: limit)
+        case .keepEnd: ids = try tokenizer.encodeKeepingEnd(text, maxLength: limit)
         case .none:
-            ids = tokenizer.encode(text, maxLength: nil)
+            ids = try tokenizer.encode(text, maxLength: nil)
             if ids.count > limit { throw TextTooLong(tokens: ids.count, limit: limit) }
         }
         try checkVocabulary(ids, text: 0)

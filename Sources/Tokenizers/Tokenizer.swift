@@ -93,8 +93,8 @@ package final class Tokenizer: @unchecked Sendable {
 
     /// `encode` truncating from the start instead of the end: the last ids of the text are kept
     /// (`maxLength` counting the special tokens), as `tokenizers` does with truncation_side "left".
-    package func encodeKeepingEnd(_ text: String, maxLength: Int) -> [Int32] {
-        let content = encode(text, maxLength: nil, stripText: true, addSpecialTokens: false)
+    package func encodeKeepingEnd(_ text: String, maxLength: Int) throws -> [Int32] {
+        let content = try encode(text, maxLength: nil, stripText: true, addSpecialTokens: false)
         let kept = Array(content.suffix(max(0, maxLength - specialTokenCount)))
         return postProcessor?.apply(kept) ?? kept
     }
