@@ -133,7 +133,7 @@ struct ServeTests {
                         [normalized[5]], "token ids")
         let long = texts[9]
         #expect(tokens[9] == 32, "text 9 is longer than the model's 32 tokens")
-        let keepEnd = embedder.tokenizer.encodeKeepingEnd(long, maxLength: 32)
+        let keepEnd = try embedder.tokenizer.encodeKeepingEnd(long, maxLength: 32)
         #expect(keepEnd != (try embedder.tokenize([long])[0]))
         var left = try embedder.embed(ids: [keepEnd])
         let leftNorm = left.reduce(0) { $0 + $1 * $1 }.squareRoot()
