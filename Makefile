@@ -74,10 +74,12 @@ test: setup minilm
 
 # The same suite on the portable path (NOREMBED_PORTABLE=1: no x86 intrinsics, no run-time dispatch,
 # no bf16 kernels — what aarch64 builds), in its own build folder so it never mixes with the other.
+# PORTABLE_FILTER limits the tests (CI runs the suites whose numbers go through the kernels).
 .PHONY: test-portable
 test-portable: setup minilm
 	NOREMBED_PORTABLE=1 $(SWIFT) build -c release --scratch-path .build-portable
-	NOREMBED_PORTABLE=1 $(SWIFT) test -c release --disable-testable-imports --scratch-path .build-portable
+	NOREMBED_PORTABLE=1 $(SWIFT) test -c release --disable-testable-imports --scratch-path .build-portable \
+	  $(if $(PORTABLE_FILTER),--filter '$(PORTABLE_FILTER)')
 
 clean:
 	rm -rf .build .build-portable
