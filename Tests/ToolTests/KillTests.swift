@@ -66,27 +66,12 @@ struct KillTests {
         let input = work + "/data/train.jsonl"
         let args = { (out: String) in ["--model", model, "--quiet", "--max-seq-length", "16", "-o", out, input] }
         let reference = work + "/reference.tokens.safetensors"
-        var duration = try Self.timed {
+        let duration = try Self.timed {
             let r = try ToolRunner.run("tokenize", args(reference))
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let want = try #require(Self.bytes(reference))
-        let dir = work + "/out"
-        try FileSystem.createDirectory(dir)
-        let out = dir + "/train.tokens.safetensors"
-        var killedCount = 0
-        for fraction in Self.fractions(seed: 1) {
-            let delay = fraction * duration
-            FileSystem.remove(out)
-            if try Self.runAndKill("tokenize", args(out), after: delay) { killedCount += 1 }
-            if let got = Self.bytes(out) { #expect(got == want, "a killed tokenize left a different \(out)") }
-            var again: ToolRunner.Result!
-            duration = try Self.timed { again = try ToolRunner.run("tokenize", args(out)) }
-            #expect(again.status == 0, "\(again.stderr)")
-            #expect(Self.bytes(out) == want, "the rerun differs from an uninterrupted run")
-            #expect(Self.leftovers(dir).isEmpty, "left behind: \(Self.leftovers(dir))")
-        }
-        #expect(killedCount >= Self.kills / 2, "only \(killedCount) runs were killed before they finished")
+        try Self.killAndRerun("tokenize", args, reference: reference, duration: duration,
+                              output: work + "/out/train.tokens.safetensors", seed: 1)
     }
 
     @Test func fetchDataConversion() throws {
@@ -94,27 +79,34 @@ struct KillTests {
         _ = try TinyModel.dataset(in: work + "/data", rows: ["train": 150_000], seed: 6)
         let args = { (out: String) in ["dataset", work + "/data", "--split", "train", "--quiet", "-o", out] }
         let reference = work + "/reference.jsonl.zst"
-        var duration = try Self.timed {
+        let duration = try Self.timed {
             let r = try ToolRunner.run("fetch-data", args(reference))
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let want = try #require(Self.bytes(reference))
-        let dir = work + "/out"
+        try Self.killAndRerun("fetch-data", args, reference: reference, duration: duration,
+                              output: work + "/out/train.jsonl.zst", seed: 2)
+    }
+
+    /// Kills `tool` at spread-out moments of a run (the kill times follow the latest complete run's
+    /// length): whatever the output path then holds is the whole reference file or nothing, a rerun
+    /// gives the reference, and no temporary file stays behind.
+    static func killAndRerun(_ tool: String, _ args: (String) -> [String], reference: String, duration first: Double,
+                             output out: String, seed: UInt64) throws {
+        let want = try #require(bytes(reference))
+        let dir = (out as NSString).deletingLastPathComponent
         try FileSystem.createDirectory(dir)
-        let out = dir + "/train.jsonl.zst"
-        var killedCount = 0
-        for fraction in Self.fractions(seed: 2) {
-            let delay = fraction * duration
+        var duration = first, killedCount = 0
+        for fraction in fractions(seed: seed) {
             FileSystem.remove(out)
-            if try Self.runAndKill("fetch-data", args(out), after: delay) { killedCount += 1 }
-            if let got = Self.bytes(out) { #expect(got == want, "a killed fetch-data left a different \(out)") }
+            if try runAndKill(tool, args(out), after: fraction * duration) { killedCount += 1 }
+            if let got = bytes(out) { #expect(got == want, "a killed \(tool) left a different \(out)") }
             var again: ToolRunner.Result!
-            duration = try Self.timed { again = try ToolRunner.run("fetch-data", args(out)) }
+            duration = try timed { again = try ToolRunner.run(tool, args(out)) }
             #expect(again.status == 0, "\(again.stderr)")
-            #expect(Self.bytes(out) == want, "the rerun differs from an uninterrupted run")
-            #expect(Self.leftovers(dir).isEmpty, "left behind: \(Self.leftovers(dir))")
+            #expect(bytes(out) == want, "the rerun differs from an uninterrupted run")
+            #expect(leftovers(dir).isEmpty, "left behind: \(leftovers(dir))")
         }
-        #expect(killedCount >= Self.kills / 2, "only \(killedCount) runs were killed before they finished")
+        #expect(killedCount >= kills / 2, "only \(killedCount) runs were killed before they finished")
     }
 
     /// Checkpoints every step, so many kills land while one is being written.
