@@ -49,20 +49,23 @@ package struct TripletMetrics: Sendable, Equatable {
 }
 
 package enum TripletEvaluator {
-    /// Embeds the first `limit` rows of the three columns and scores them.
+    /// Embeds the first `limit` rows of the three columns and scores them; with `dims`, on the
+    /// vectors cut to that many dimensions (see `truncateEmbeddings`).
     package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
-                                batchSize: Int, progress: ProgressBar? = nil) throws -> TripletMetrics {
+                                batchSize: Int, dims: Int? = nil, progress: ProgressBar? = nil) throws -> TripletMetrics {
         guard columns.count == 3 else { throw EmbedError("triplet evaluation needs anchor, positive and negative columns") }
         try table.require(columns: columns, source: "evaluation data")
         let n = Swift.min(limit ?? table.rows, table.rows)
         guard n > 0 else { throw EmbedError("evaluation data has no rows") }
         try table.validate(columns: columns, rows: n, maxLength: model.encoder.maxPositions,
             vocabularySize: model.encoder.vocabularySize, source: "evaluation data")
+        let d = min(dims ?? model.dimension, model.dimension)
         var emb: [[Float]] = []
         for c in columns {
-            emb.append(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) })
+            let e = model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) }
+            emb.append(truncateEmbeddings(e, rows: n, dimension: model.dimension, to: d, normalize: model.normalize))
         }
-        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: model.dimension)
+        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: d)
     }
 
     /// Accuracies from embeddings [count, dimension] of each column.
