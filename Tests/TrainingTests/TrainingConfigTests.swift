@@ -20,7 +20,8 @@ import Training
                      "max_steps", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "lr_scheduler",
                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                      "save_steps", "save_total_limit", "load_best_model_at_end", "metric_for_best_model",
-                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint"],
+                     "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "loss", "mini_batch_size",
+                     "matryoshka_dims", "matryoshka_weights", "multi_dataset_sampler", "batch_sampler"],
     ]
 
     static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
@@ -135,6 +136,12 @@ import Training
           logging_dir: logs/here
           seed: 7
           resume_from_checkpoint: out/run/checkpoint-200
+          loss: cached_mnrl
+          mini_batch_size: 8
+          matryoshka_dims: [64, 384, 128]
+          matryoshka_weights: [1, 2, 0.5]
+          multi_dataset_sampler: round_robin
+          batch_sampler: batch_sampler
         """
 
     static let everyKeyExpected = TrainingConfig(
@@ -146,7 +153,9 @@ import Training
                         lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
                         gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
                         loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                        seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200"))
+                        seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200", loss: .cachedMNRL, miniBatchSize: 8,
+                        matryoshkaDims: [64, 384, 128], matryoshkaWeights: [1, 2, 0.5], multiDatasetSampler: .roundRobin,
+                        batchSampler: .batchSampler))
 
     @Test func everyKeyReachesItsField() throws {
         let config = try Self.parse(Self.everyKeyChanged)
@@ -235,7 +244,7 @@ import Training
               type: "cosine_with_restarts"
             """
         let message = Self.error(yaml)
-        #expect(message.contains("c.yaml:2:3: unknown key 'training.loss_function' (the seed project's setting, not used here: the loss is always MultipleNegativesRankingLoss"))
+        #expect(message.contains("c.yaml:2:3: unknown key 'training.loss_function' (the seed project's setting, not used here: the loss is training.loss: mnrl, cached_mnrl or cosent"))
         #expect(message.contains("c.yaml:4:3: unknown key 'training.bf16' (the seed project's setting, not used here: training runs in float32"))
         #expect(message.contains("c.yaml:6:1: unknown key 'evaluation'"))
         #expect(message.contains("c.yaml:8:1: unknown key 'lr_scheduler' (the seed project's setting, not used here: the scheduler keys live under training"))
@@ -251,7 +260,7 @@ import Training
         ("model:\n  name: null\n", "c.yaml:2:9: model.name must be a string, not null"),
         ("model:\n  name: [a]\n", "c.yaml:2:9: model.name must be a string, not a sequence"),
         ("model: 3\n", "c.yaml:1:8: 'model' must be a mapping of keys, not the integer 3"),
-        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, not a sequence"),
+        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, datasets, not a sequence"),
         ("training:\n  learning_rate: fast\n", "c.yaml:2:18: training.learning_rate must be a number, not the string 'fast'"),
         ("training:\n  learning_rate: .inf\n", "c.yaml:2:18: training.learning_rate must be a finite number"),
         ("training:\n  load_best_model_at_end: 1\n", "c.yaml:2:27: training.load_best_model_at_end must be true or false, not the integer 1"),
