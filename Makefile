@@ -101,7 +101,7 @@ STAMPS := $(WORKDIR)/.pipeline/values
 .PHONY: FORCE
 $(STAMPS)/%: FORCE
 	@mkdir -p $(STAMPS); printf '%s\n' '$(VALUE_$*)' | cmp -s - $@ || printf '%s\n' '$(VALUE_$*)' > $@
-VALUE_columns = $(COLUMNS)
+VALUE_columns = $(COLUMNS) $(foreach k,$(EXTRA_DATASETS),$(DATASET_$(k)_COLUMNS))
 VALUE_max_seq_length = $(MAX_SEQ_LENGTH)
 VALUE_set = $(SET) $(TRAIN_FLAGS)
 COLUMNS_STAMP := $(STAMPS)/columns
@@ -121,12 +121,24 @@ $(DATA_DIR)/%.jsonl.zst: $(COLUMNS_STAMP) | $(VARS_FILE)
 tokens: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(TEST_TOKENS)
 $(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
 	@mkdir -p $(dir $@)
-	$(BIN)/tokenize --model $(MODEL_DIR) --columns $(COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+	$(BIN)/tokenize --model $(MODEL_DIR) $(TOKENIZE_COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+
+# A `datasets:` list: the first dataset is the one above; each further one (k = 2, 3, …; train
+# --print-make-vars names its files DATASET_k_*) has its training split fetched and tokenized alike.
+define EXTRA_DATASET_RULES
+$(DATASET_$(1)_DATA): $(COLUMNS_STAMP) | $(VARS_FILE)
+	$(BIN)/fetch-data dataset $(DATASET_$(1)_NAME) --split $(DATASET_$(1)_SPLIT) --columns $(DATASET_$(1)_COLUMNS) -o $$@
+$(DATASET_$(1)_TOKENS): $(DATASET_$(1)_DATA) $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
+	@mkdir -p $$(dir $$@)
+	$(BIN)/tokenize --model $(MODEL_DIR) $(DATASET_$(1)_TOKENIZE_COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $$@ $$<
+endef
+$(foreach k,$(EXTRA_DATASETS),$(eval $(call EXTRA_DATASET_RULES,$(k))))
+tokens: $(EXTRA_TRAIN_TOKENS)
 
 # 3. train: the fine-tuned model in OUTPUT_DIR (its model.safetensors is the target). The config
 #    file is its input as a whole: any change of it trains again.
 fit: $(OUTPUT_DIR)/model.safetensors
-$(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
+$(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EXTRA_TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
 	$(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
 
 # 4. evaluate: the base and the fine-tuned model on the test split, side by side.

@@ -12,13 +12,17 @@ package struct TrainingInputs {
     package var trainSource: String
     package var eval: (any TokenTable)?
     package var evalSource: String?
+    /// With a `datasets:` list, the training tokens of the datasets after the first, in order.
+    package var otherTrain: [(table: any TokenTable, source: String)]
 
-    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?) {
+    package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?,
+                 otherTrain: [(table: any TokenTable, source: String)] = []) {
         self.modelDirectory = modelDirectory
         self.train = train
         self.trainSource = trainSource
         self.eval = eval
         self.evalSource = evalSource
+        self.otherTrain = otherTrain
     }
 }
 
@@ -32,11 +36,13 @@ package struct TrainingResult: Sendable {
     package var outputDirectory: String
 }
 
-/// Fine-tunes a sentence model with MultipleNegativesRankingLoss the way sentence-transformers'
-/// trainer does: NO_DUPLICATES batches from a seeded shuffle, gradient accumulation averaging the
-/// micro-batch losses, global-norm clipping, AdamW with a transformers learning-rate schedule,
-/// periodic logging, evaluation and checkpoints, the best model at the end. Deterministic: the same
-/// config and seed give the same weights bit for bit, and a resumed run the same losses.
+/// Fine-tunes a sentence model the way sentence-transformers' trainer does: NO_DUPLICATES batches
+/// from a seeded shuffle (from one dataset, or several with the round-robin or proportional
+/// sampler, every batch from one dataset and trained with its loss — MNRL, cached MNRL or CoSENT,
+/// optionally inside MatryoshkaLoss), gradient accumulation averaging the micro-batch losses,
+/// global-norm clipping, AdamW with a transformers learning-rate schedule, periodic logging,
+/// evaluation and checkpoints, the best model at the end. Deterministic: the same config and seed
+/// give the same weights bit for bit, and a resumed run the same losses.
 package final class Trainer {
     package let config: TrainingConfig
     package let inputs: TrainingInputs
@@ -46,18 +52,21 @@ package final class Trainer {
     let optimizer: AdamW
     var state: TrainerState
     let schedule: LRSchedule
+    /// The training rows of all datasets.
     let rows: Int
     let batchesPerEpoch: Int
     let stepsPerEpoch: Int
-    private let rowHashes: [UInt64]
+    /// The training datasets and how an epoch draws batches from them.
+    let plan: EpochPlan
     var metricsLog: MetricsLog?
     /// Set from a signal handler: finish the step, checkpoint, stop.
     package static let stopRequest = StopRequest()
     /// Stop (with a checkpoint, as on a signal) once this many steps are done: lets a run be split
     /// in parts (`train --stop-after N`, then `--resume`), and tests interrupt a run deterministically.
     package var stopAfterStep: Int?
-    /// The last evaluation's metrics.
+    /// The last evaluation's metrics (and, with matryoshka_dims, at each dimension).
     var lastEval: TripletMetrics?
+    var lastEvalByDimension: [(dims: Int, metrics: TripletMetrics)] = []
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
@@ -67,8 +76,16 @@ package final class Trainer {
         self.inputs = inputs
         let d = config.dataset, t = config.training
         columns = d.columns
-        try inputs.train.require(columns: columns, source: inputs.trainSource)
-        if let e = inputs.eval { try e.require(columns: columns, source: inputs.evalSource ?? "eval data") }
+        if let e = inputs.eval {
+            guard d.isTriplets else {
+                throw EmbedError("\(inputs.evalSource ?? "eval data"): evaluation during training needs (anchor, positive, negative) triplets as the first dataset; train without it (--eval-tokens none) and score the model with evaluate afterwards")
+            }
+            try e.require(columns: columns, source: inputs.evalSource ?? "eval data")
+        }
+        let datasets = config.trainDatasets
+        guard inputs.otherTrain.count == datasets.count - 1 else {
+            throw EmbedError("\(datasets.count) training datasets need \(datasets.count) tokens files, got \(inputs.otherTrain.count + 1)")
+        }
 
         // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
         var resumeFrom: String? = nil
@@ -88,12 +105,19 @@ package final class Trainer {
         objective = MNRLObjective(model: model)
         optimizer = AdamW(parameters: model.encoder.parameters, weightDecay: Float(t.weightDecay))
 
-        rows = min(d.maxTrainSamples ?? inputs.train.rows, inputs.train.rows)
-        guard rows > 0 else { throw EmbedError("\(inputs.trainSource): no training rows") }
-        // Tokens longer than max_seq_length mean the tokens file was made for another length.
-        try inputs.train.validate(columns: columns, rows: rows, maxLength: model.maxSeqLength,
-            vocabularySize: model.encoder.vocabularySize, source: inputs.trainSource)
-        batchesPerEpoch = (rows + t.perDeviceTrainBatchSize - 1) / t.perDeviceTrainBatchSize
+        let loaded = model, cfg = config
+        if let big = t.matryoshkaDims.first(where: { $0 > loaded.dimension }) {
+            throw EmbedError("training.matryoshka_dims: \(big) is larger than the model's \(loaded.dimension) dimensions")
+        }
+        let tables = [(inputs.train, inputs.trainSource)] + inputs.otherTrain.map { ($0.table, $0.source) }
+        let sets = try zip(datasets, tables).map { d, ts in
+            try TrainingSet(d, table: ts.0, source: ts.1, loss: cfg.loss(for: d), model: loaded)
+        }
+        plan = EpochPlan(sets: sets, batchSize: t.perDeviceTrainBatchSize, seed: t.seed,
+                         multi: config.datasets == nil ? nil : t.multiDatasetSampler, sampler: t.batchSampler)
+        rows = sets.reduce(0) { $0 + $1.rows }
+        batchesPerEpoch = plan.batchesPerEpoch
+        guard batchesPerEpoch > 0 else { throw EmbedError("an epoch has no batches") }
         stepsPerEpoch = max(1, (batchesPerEpoch + t.gradientAccumulationSteps - 1) / t.gradientAccumulationSteps)
         let maxSteps = t.maxSteps > 0 ? t.maxSteps : Int((t.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
         guard maxSteps > 0 else { throw EmbedError("training would take 0 steps (num_train_epochs \(t.numTrainEpochs))") }
@@ -101,15 +125,6 @@ package final class Trainer {
         schedule = LRSchedule(kind: t.lrScheduler, baseLR: t.learningRate, warmupSteps: warmup, totalSteps: maxSteps,
                               numCycles: t.lrScheduler == .cosineWithRestarts ? t.numCycles : nil,
                               power: t.lrSchedulerPower, lrEnd: t.lrEnd)
-        // Hashes of every text, for the NO_DUPLICATES sampler: one per column per row.
-        var hashes = [UInt64](repeating: 0, count: rows * columns.count)
-        for r in 0..<rows {
-            for (c, name) in columns.enumerated() {
-                hashes[r * columns.count + c] = NoDuplicatesSampler.hash(inputs.train.ids(column: name, row: r))
-            }
-        }
-        rowHashes = hashes
-
         state = TrainerState(maxSteps: maxSteps, seed: t.seed, trainRows: rows)
         if let resumeFrom {
             state = try Checkpoint.loadState(resumeFrom, optimizer: optimizer)
@@ -128,10 +143,12 @@ package final class Trainer {
         try? fm.createDirectory(atPath: t.outputDir, withIntermediateDirectories: true)
         metricsLog = try MetricsLog(directory: t.loggingDir)
         let total = state.maxSteps
-        log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
+        let what = plan.sets.count == 1 ? "\(rows) \(plan.sets[0].columns.count == 3 ? "triplets" : "rows")"
+            : "\(rows) rows of \(plan.sets.count) datasets (" + plan.sets.map { String($0.rows) }.joined(separator: " + ") + ")"
+        log("Training: \(what), \(batchesPerEpoch) batches of \(t.perDeviceTrainBatchSize) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
         let progress = ProgressBar("train", total: total, unit: "step", initial: state.globalStep)
         self.progress = progress
-        var epochBatches: (epoch: Int, batches: [[Int]])? = nil
+        var epochBatches: (epoch: Int, batches: [MultiDatasetSampler.Batch])? = nil
         var windowStart = ProgressBar.now()
         var windowTriplets = 0
         var lastNorm = 0.0
@@ -140,24 +157,17 @@ package final class Trainer {
         while state.globalStep < total {
             let step = state.globalStep
             let epoch = step / stepsPerEpoch
-            if epochBatches?.epoch != epoch {
-                var batches = NoDuplicatesSampler.epoch(rows: rows, batchSize: t.perDeviceTrainBatchSize, seed: t.seed,
-                                                        epoch: epoch) { r in
-                    Array(self.rowHashes[(r * self.columns.count)..<((r + 1) * self.columns.count)])
-                }
-                if batches.count > batchesPerEpoch { batches.removeLast(batches.count - batchesPerEpoch) }
-                epochBatches = (epoch, batches)
-            }
+            if epochBatches?.epoch != epoch { epochBatches = (epoch, plan.batches(epoch: epoch)) }
             let batches = epochBatches!.batches
             let inEpoch = step % stepsPerEpoch
             let micro = Array(batches[min(batches.count, inEpoch * t.gradientAccumulationSteps)..<min(batches.count, (inEpoch + 1) * t.gradientAccumulationSteps)])
 
             let lr = schedule.lr(at: step)
-            let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map(tripletBatch),
+            let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map { plan.sets[$0.dataset].batch($0.rows) },
                                    seed: t.seed, step: step, lr: lr, maxGradNorm: t.maxGradNorm)
             let loss = result.loss
             lastNorm = result.gradNorm
-            windowTriplets += micro.reduce(0) { $0 + $1.count }
+            windowTriplets += micro.reduce(0) { $0 + $1.rows.count }
             currentWeightsCheckpoint = nil
             state.globalStep += 1
             state.epoch = Double(epoch) + Double(inEpoch + 1) / Double(stepsPerEpoch)
@@ -201,21 +211,15 @@ package final class Trainer {
             log("Loading the best model from \(best) (\(t.metricForBestModel) \(state.bestMetric.map { String($0) } ?? "?"))")
             let bestModel = try SentenceModel.load(directory: best)
             model.encoder.parameters.copyValues(from: bestModel.encoder.parameters)
-            finalMetrics = try computeEval()?.metrics
+            if let e = try computeEval() {
+                finalMetrics = e.metrics
+                lastEvalByDimension = e.byDimension
+            }
         }
         try model.save(to: t.outputDir, readme: modelCard(metrics: finalMetrics))
         try FileSystem.writeText(state.json.serialized(indent: 2), to: t.outputDir + "/" + Checkpoint.stateFile)
         log("Saved the model to \(t.outputDir)")
         return TrainingResult(steps: state.globalStep, interrupted: false, finalMetrics: finalMetrics,
                               bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
-    }
-
-    /// The packed micro-batch for some rows: all anchors, then positives, then negatives.
-    func tripletBatch(_ rowIndices: [Int]) -> TripletBatch {
-        var packed = PackedBatch()
-        for c in columns {
-            for r in rowIndices { packed.append(inputs.train.ids(column: c, row: r)) }
-        }
-        return TripletBatch(packed: packed, size: rowIndices.count, columns: columns.count)
     }
 }
