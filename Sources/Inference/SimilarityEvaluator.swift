@@ -51,6 +51,13 @@ package enum SimilarityEvaluator {
     /// its score column; with `dims`, on the vectors cut to that many dimensions.
     package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], scoreColumn: String,
                                  limit: Int? = nil, batchSize: Int, dims: Int? = nil, progress: ProgressBar? = nil) throws -> SimilarityMetrics {
+        try evaluate(model: model, table: table, columns: columns, scoreColumn: scoreColumn, limit: limit, batchSize: batchSize,
+                     dims: [dims ?? model.dimension], progress: progress)[0]
+    }
+
+    /// The metrics of the vectors cut to each of `dims` (Matryoshka), from one embedding pass.
+    package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], scoreColumn: String,
+                                 limit: Int? = nil, batchSize: Int, dims: [Int], progress: ProgressBar? = nil) throws -> [SimilarityMetrics] {
         guard columns.count == 2 else { throw EmbedError("STS evaluation needs two text columns (sentence1, sentence2)") }
         try table.require(columns: columns, source: "evaluation data")
         guard let all = table.scores(column: scoreColumn) else {
@@ -60,12 +67,13 @@ package enum SimilarityEvaluator {
         guard n >= 2 else { throw EmbedError("evaluation data: STS needs at least 2 pairs, it has \(n)") }
         try table.validate(columns: columns, rows: n, maxLength: model.encoder.maxPositions,
                            vocabularySize: model.encoder.vocabularySize, source: "evaluation data")
-        let d = min(dims ?? model.dimension, model.dimension)
-        let e = columns.map { c in
-            truncateEmbeddings(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) },
-                               rows: n, dimension: model.dimension, to: d, normalize: model.normalize)
+        let e = columns.map { c in model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) } }
+        let scores = all.prefix(n).map(Double.init)
+        return dims.map { dims in
+            let d = min(dims, model.dimension)
+            let cut = e.map { truncateEmbeddings($0, rows: n, dimension: model.dimension, to: d, normalize: model.normalize) }
+            return score(cut[0], cut[1], scores: scores, dimension: d)
         }
-        return score(e[0], e[1], scores: all.prefix(n).map(Double.init), dimension: d)
     }
 
     /// Metrics of embeddings u, v [count, dimension] of the pair sides against the gold `scores`.

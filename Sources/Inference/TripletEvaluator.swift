@@ -53,19 +53,25 @@ package enum TripletEvaluator {
     /// vectors cut to that many dimensions (see `truncateEmbeddings`).
     package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
                                 batchSize: Int, dims: Int? = nil, progress: ProgressBar? = nil) throws -> TripletMetrics {
+        try evaluate(model: model, table: table, columns: columns, limit: limit, batchSize: batchSize,
+                     dims: [dims ?? model.dimension], progress: progress)[0]
+    }
+
+    /// The metrics of the vectors cut to each of `dims` (Matryoshka), from one embedding pass.
+    package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
+                                batchSize: Int, dims: [Int], progress: ProgressBar? = nil) throws -> [TripletMetrics] {
         guard columns.count == 3 else { throw EmbedError("triplet evaluation needs anchor, positive and negative columns") }
         try table.require(columns: columns, source: "evaluation data")
         let n = Swift.min(limit ?? table.rows, table.rows)
         guard n > 0 else { throw EmbedError("evaluation data has no rows") }
         try table.validate(columns: columns, rows: n, maxLength: model.encoder.maxPositions,
             vocabularySize: model.encoder.vocabularySize, source: "evaluation data")
-        let d = min(dims ?? model.dimension, model.dimension)
-        var emb: [[Float]] = []
-        for c in columns {
-            let e = model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) }
-            emb.append(truncateEmbeddings(e, rows: n, dimension: model.dimension, to: d, normalize: model.normalize))
+        let emb = columns.map { c in model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) } }
+        return dims.map { dims in
+            let d = min(dims, model.dimension)
+            let cut = emb.map { truncateEmbeddings($0, rows: n, dimension: model.dimension, to: d, normalize: model.normalize) }
+            return score(anchors: cut[0], positives: cut[1], negatives: cut[2], count: n, dimension: d)
         }
-        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: d)
     }
 
     /// Accuracies from embeddings [count, dimension] of each column.

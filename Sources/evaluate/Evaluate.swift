@@ -26,7 +26,8 @@ struct Evaluate: Tool {
 
             --dims N evaluates the vectors cut to their first N dimensions (a Matryoshka model's \
             short embeddings), re-normalized when the model normalizes. (sentence-transformers' \
-            truncate_dim does not re-normalize: cosine metrics agree, dot metrics differ.)
+            truncate_dim does not re-normalize: cosine metrics agree, dot metrics differ.) A list, \
+            --dims 384,128,64, embeds once and reports each size under "by_dims".
 
             Examples:
               evaluate --model models/base/all-MiniLM-L6-v2 data/nb-nn/test.jsonl.zst
@@ -34,6 +35,7 @@ struct Evaluate: Tool {
                   -o models/my-model/eval/test.json \\
                   --csv models/my-model/eval/triplet_evaluation_test_results.csv
               evaluate --model models/my-model --dims 64 data/nb-nn/test.jsonl.zst
+              evaluate --model models/my-model --dims 384,128,64 data/nb-nn/test.jsonl.zst
               evaluate --model models/my-model --task sts data/sts/test.jsonl.zst
               evaluate --model models/my-model --task sts --columns s1,s2 --score-column label pairs.jsonl
             """,
@@ -63,8 +65,9 @@ struct Evaluate: Tool {
     @Option(name: .customLong("score-column"), help: ArgumentHelp("sts: the gold score column.", valueName: "name"))
     var scoreColumn = "score"
 
-    @Option(name: .long, help: ArgumentHelp("Evaluate the vectors cut to their first N dimensions (Matryoshka).", valueName: "n"))
-    var dims: Int?
+    @Option(name: .long, help: ArgumentHelp("Evaluate the vectors cut to their first N dimensions (Matryoshka); a list N,M,… reports each.",
+                                            valueName: "n[,m…]"))
+    var dims: String?
 
     @OptionGroup var batch: BatchOptions
 
@@ -86,6 +89,13 @@ struct Evaluate: Tool {
             .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
+    /// --dims as numbers (nil when absent or not a list of integers).
+    var dimsList: [Int]? {
+        guard let dims else { return nil }
+        let list = dims.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return list.contains(nil) ? nil : list.map { $0! }
+    }
+
     func validate() throws {
         let wanted = task == .sts ? 2 : 3
         guard textColumns.count == wanted, !textColumns.contains(where: \.isEmpty) else {
@@ -94,7 +104,12 @@ struct Evaluate: Tool {
         }
         if input != nil, data != nil { throw ValidationError("give the input once: as an argument or with --data") }
         if let maxSamples, maxSamples < 1 { throw ValidationError("--max-samples must be positive") }
-        if let dims, dims < 1 { throw ValidationError("--dims must be positive") }
+        if dims != nil {
+            guard let list = dimsList, list.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--dims needs positive whole numbers, separated by commas: '\(dims!)'")
+            }
+            if list.count > 1, csv != nil { throw ValidationError("--csv takes one --dims value, not a list") }
+        }
     }
 
     /// The input file: the argument, or --data; stdin when neither is given.
@@ -105,35 +120,53 @@ struct Evaluate: Tool {
         log.apply()
         let cols = textColumns
         let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
-        try embedder.truncate(to: dims)
+        // Every size is checked against the model; one size cuts as the embedder embeds, a list is
+        // cut from the full vectors of one pass.
+        let sizes = dimsList ?? [embedder.dimension]
+        for d in sizes { try embedder.truncate(to: d) }
+        try embedder.truncate(to: sizes.count == 1 ? dimsList?.first : nil)
         let progress = ProgressBar("evaluate", unit: "texts")
-        var extra: [(String, JSON)] = [("model", .string(model.model)), ("data", .string(inputPath))]
-        if let dims { extra.append(("dims", .number(Double(dims)))) }
-        let result: JSON
+        let extra: [(String, JSON)] = [("model", .string(model.model)), ("data", .string(inputPath))]
+        let results: [JSON]
         switch task {
         case .triplet:
-            let metrics: TripletMetrics
+            let metrics: [TripletMetrics]
             if inputPath.hasSuffix(".safetensors") {
                 let table = try TokenizedFile(path: inputPath)
                 metrics = try TripletEvaluator.evaluate(model: embedder.model, table: table, columns: cols, limit: maxSamples,
-                                                        batchSize: batch.batchSize, dims: dims, progress: progress)
+                                                        batchSize: batch.batchSize, dims: sizes, progress: progress)
             } else {
-                metrics = try evaluateJSONL(embedder: embedder, columns: cols, progress: progress)
+                metrics = try evaluateJSONL(embedder: embedder, columns: cols, dims: sizes, progress: progress)
             }
-            if let csv { try TripletEvaluator.appendCSV(path: csv, metrics: metrics, epoch: 0, steps: 0) }
-            result = metrics.json(extra: extra)
+            if let csv { try TripletEvaluator.appendCSV(path: csv, metrics: metrics[0], epoch: 0, steps: 0) }
+            results = metrics.map { $0.json() }
         case .sts:
-            let metrics: SimilarityMetrics
+            let metrics: [SimilarityMetrics]
             if inputPath.hasSuffix(".safetensors") {
                 let table = try TokenizedFile(path: inputPath)
                 metrics = try SimilarityEvaluator.evaluate(model: embedder.model, table: table, columns: cols, scoreColumn: scoreColumn,
-                                                           limit: maxSamples, batchSize: batch.batchSize, dims: dims, progress: progress)
+                                                           limit: maxSamples, batchSize: batch.batchSize, dims: sizes, progress: progress)
             } else {
-                metrics = try evaluateSTS(embedder: embedder, columns: cols, progress: progress)
+                metrics = try evaluateSTS(embedder: embedder, columns: cols, dims: sizes, progress: progress)
             }
-            if let csv { try SimilarityEvaluator.appendCSV(path: csv, metrics: metrics, epoch: 0, steps: 0) }
-            result = metrics.json(extra: extra)
+            if let csv { try SimilarityEvaluator.appendCSV(path: csv, metrics: metrics[0], epoch: 0, steps: 0) }
+            results = metrics.map { $0.json() }
         }
+        var out: JSONObject
+        if let list = dimsList, list.count > 1 {
+            out = JSONObject(extra)
+            out["dims"] = .array(list.map { .number(Double($0)) })
+            out["by_dims"] = .array(zip(list, results).map { d, r in
+                var o = r.object!
+                o["dims"] = .number(Double(d))
+                return .object(o)
+            })
+        } else {
+            out = results[0].object!
+            for (k, v) in extra { out[k] = v }
+            if let d = dimsList?.first { out["dims"] = .number(Double(d)) }
+        }
+        let result = JSON.object(out)
         progress.finish()
         let w = try ByteWriter(path: output)
         try w.write(result.serialized(indent: 2) + "\n")
@@ -142,7 +175,7 @@ struct Evaluate: Tool {
 
     /// Scored pairs from JSON Lines: the texts are embedded in chunks; only the similarities' inputs
     /// (two vectors and a score per pair) are kept for the correlations.
-    func evaluateSTS(embedder: TextEmbedder, columns cols: [String], progress: ProgressBar) throws -> SimilarityMetrics {
+    func evaluateSTS(embedder: TextEmbedder, columns cols: [String], dims: [Int], progress: ProgressBar) throws -> [SimilarityMetrics] {
         let reader = try JSONLReader(path: inputPath)
         var u: [Float] = [], v: [Float] = [], scores: [Double] = []
         var done = false
@@ -167,28 +200,40 @@ struct Evaluate: Tool {
             v += try embedder.embed(texts[1], progress: progress)
         }
         guard scores.count >= 2 else { throw EmbedError("\(inputPath): STS needs at least 2 scored pairs, found \(scores.count)") }
-        return SimilarityEvaluator.score(u, v, scores: scores, dimension: embedder.outputDimension)
+        let n = scores.count, C = embedder.outputDimension
+        return dims.map { d in
+            SimilarityEvaluator.score(cut(u, rows: n, dimension: C, to: d, embedder), cut(v, rows: n, dimension: C, to: d, embedder),
+                                      scores: scores, dimension: min(d, C))
+        }
     }
 
     /// Streams the triplets in chunks, so any file size fits in memory.
-    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], progress: ProgressBar) throws -> TripletMetrics {
+    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], dims: [Int], progress: ProgressBar) throws -> [TripletMetrics] {
         let reader = try JSONLReader(path: inputPath)
-        var total = TripletMetrics(cosine: 0, dot: 0, euclidean: 0, manhattan: 0, count: 0)
+        var total = dims.map { _ in TripletMetrics(cosine: 0, dot: 0, euclidean: 0, manhattan: 0, count: 0) }
         var done = false
         while !done {
             var rows: [[String]] = []
-            while rows.count < 2048, maxSamples.map({ total.count + rows.count < $0 }) ?? true {
+            while rows.count < 2048, maxSamples.map({ total[0].count + rows.count < $0 }) ?? true {
                 guard let row = try reader.nextRow(columns: cols) else { done = true; break }
                 rows.append(row)
             }
             if rows.isEmpty { break }
-            if let maxSamples, total.count + rows.count >= maxSamples { done = true }
+            if let maxSamples, total[0].count + rows.count >= maxSamples { done = true }
             let e = try (0..<3).map { c in try embedder.embed(rows.map { $0[c] }, progress: progress) }
-            let m = TripletEvaluator.score(anchors: e[0], positives: e[1], negatives: e[2], count: rows.count,
-                                           dimension: embedder.outputDimension)
-            total = total.merged(with: m)
+            let C = embedder.outputDimension
+            for (k, d) in dims.enumerated() {
+                let x = e.map { cut($0, rows: rows.count, dimension: C, to: d, embedder) }
+                total[k] = total[k].merged(with: TripletEvaluator.score(anchors: x[0], positives: x[1], negatives: x[2],
+                                                                        count: rows.count, dimension: min(d, C)))
+            }
         }
-        guard total.count > 0 else { throw EmbedError("\(inputPath): no triplets") }
+        guard total[0].count > 0 else { throw EmbedError("\(inputPath): no triplets") }
         return total
+    }
+
+    /// Vectors as the embedder made them, cut to `d` dimensions as it would cut them.
+    func cut(_ e: [Float], rows: Int, dimension C: Int, to d: Int, _ embedder: TextEmbedder) -> [Float] {
+        truncateEmbeddings(e, rows: rows, dimension: C, to: d, normalize: embedder.model.normalize || embedder.forceNormalize)
     }
 }

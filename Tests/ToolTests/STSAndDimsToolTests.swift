@@ -120,5 +120,33 @@ struct STSAndDimsToolTests {
         _ = try ToolRunner.run("tokenize", ["--model", model, "--quiet", "-o", tokens, data])
         let cutTokens = try Self.json(try ToolRunner.run("evaluate", ["--model", model, "--quiet", "--dims", "4", tokens]))
         #expect(cutTokens["cosine_accuracy"]?.double == want.cosine)
+        // A list embeds once and reports each size as the single-size calls do, from text and from tokens.
+        for input in [data, tokens] {
+            let list = try Self.json(try ToolRunner.run("evaluate", ["--model", model, "--quiet", "--dims", "4,16", input]))
+            let byDims = list["by_dims"]?.array ?? []
+            #expect(list["dims"]?.array?.map { $0.int } == [4, 16] && byDims.count == 2, "\(list)")
+            #expect(byDims.first?["dims"]?.int == 4 && byDims.first?["triplets"]?.int == 30)
+            for name in ["cosine_accuracy", "dot_accuracy", "euclidean_accuracy", "manhattan_accuracy"] {
+                #expect(byDims.first?[name]?.double == cut[name]?.double, "\(name) at 4 dimensions")
+                #expect(byDims.last?[name]?.double == full[name]?.double, "\(name) at 16 dimensions")
+            }
+        }
+        let bad = try ToolRunner.run("evaluate", ["--model", model, "--dims", "4,x", data])
+        #expect(bad.status != 0 && bad.stderr.contains("--dims needs positive whole numbers"), "\(bad.stderr)")
+        let csvList = try ToolRunner.run("evaluate", ["--model", model, "--dims", "4,8", "--csv", dir + "/x.csv", data])
+        #expect(csvList.status != 0 && csvList.stderr.contains("--csv takes one --dims value"), "\(csvList.stderr)")
+    }
+
+    /// `evaluate --task sts --dims a,b` reports each size as the single-size call does.
+    @Test func stsDimsList() throws {
+        let dir = TestPaths.scratch()
+        let model = try TinyModel.make(in: dir + "/model")
+        let pairs = try Self.pairs(in: dir)
+        let one = try Self.json(try ToolRunner.run("evaluate", ["--model", model, "--task", "sts", "--quiet", "--dims", "6", pairs]))
+        let list = try Self.json(try ToolRunner.run("evaluate", ["--model", model, "--task", "sts", "--quiet", "--dims", "6,16", pairs]))
+        let byDims = list["by_dims"]?.array ?? []
+        #expect(byDims.count == 2 && byDims.first?["pairs"]?.int == 40, "\(list)")
+        #expect(byDims.first?["spearman_cosine"]?.double == one["spearman_cosine"]?.double)
+        #expect(byDims.first?["pearson_dot"]?.double == one["pearson_dot"]?.double)
     }
 }
