@@ -7,20 +7,6 @@ import Training
 /// The `datasets:` list and the loss keys: parsing, defaults, and an error naming the entry and key
 /// for each kind of mistake.
 @Suite struct DatasetsConfigTests {
-    static func parse(_ yaml: String, overrides: [String] = []) throws -> TrainingConfig {
-        try TrainingConfig.parse(yaml: yaml, path: "c.yaml", overrides: overrides)
-    }
-
-    static func error(_ yaml: String, overrides: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) -> String {
-        do {
-            let c = try parse(yaml, overrides: overrides)
-            Issue.record("expected an error, got \(c)", sourceLocation: sourceLocation)
-            return ""
-        } catch {
-            return "\(error)"
-        }
-    }
-
     static let nliAndSTS = """
         datasets:
           - name: Fremtind/all-nli-norwegian
@@ -43,7 +29,7 @@ import Training
         """
 
     @Test func aListOfDatasetsWithTheirOwnLosses() throws {
-        let c = try Self.parse(Self.nliAndSTS)
+        let c = try TrainingConfigTests.parse(Self.nliAndSTS)
         let list = try #require(c.datasets)
         #expect(list.count == 3)
         #expect(list[0].name == "Fremtind/all-nli-norwegian" && list[0].columns == ["anchor", "positive", "negative"])
@@ -67,15 +53,15 @@ import Training
 
     /// The single-dataset config is what it was: no list, MNRL, NO_DUPLICATES, no Matryoshka.
     @Test func theSingleDatasetConfigIsUnchanged() throws {
-        let c = try Self.parse("{}")
+        let c = try TrainingConfigTests.parse("{}")
         #expect(c.datasets == nil && c.trainDatasets == [c.dataset])
         #expect(c.loss(for: c.dataset) == .mnrl && c.training.batchSampler == .noDuplicates)
         #expect(c.training.multiDatasetSampler == .proportional && c.training.matryoshkaDims.isEmpty)
-        #expect(try Self.parse("datasets: null").datasets == nil)
+        #expect(try TrainingConfigTests.parse("datasets: null").datasets == nil)
     }
 
     @Test func aWholeListCanBeGivenOnTheCommandLine() throws {
-        let c = try Self.parse("{}", overrides: ["datasets=[{name: a, columns: [x, y]}, {name: b, loss: mnrl}]",
+        let c = try TrainingConfigTests.parse("{}", overrides: ["datasets=[{name: a, columns: [x, y]}, {name: b, loss: mnrl}]",
                                                  "training.matryoshka_dims=[8, 4]"])
         #expect(c.datasets?.map(\.name) == ["a", "b"] && c.datasets?[0].columns == ["x", "y"])
         #expect(c.training.matryoshkaDims == [8, 4])
@@ -106,7 +92,7 @@ import Training
         ("training:\n  batch_sampler: no_dups\n", "c.yaml:2:18: training.batch_sampler: unknown value 'no_dups'"),
     ])
     func mistakesNameTheEntryAndKey(_ yaml: String, _ expected: String) {
-        let message = Self.error(yaml)
+        let message = TrainingConfigTests.error(yaml)
         #expect(message.hasPrefix(expected), "got: \(message)")
     }
 }
