@@ -27,13 +27,17 @@ struct Options {
     var train = true
     var embed = true
     var ops = false
+    /// cached_mnrl with mini-batches of this many sequences (nil: plain MNRL).
+    var miniBatch: Int?
 
     static let usage = """
     usage: embedkit-bench [--models minilm,bert,norbert] [--steps N] [--embed-reps N] [--batch N]
                           [--sentences N] [--embed-batch N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
-                          [--no-train] [--no-embed] [--ops]
+                          [--no-train] [--no-embed] [--ops] [--mini-batch N]
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
       --embed-reps) of random-weight models with the real shapes. --ops times the element-wise kernels alone.
+      --mini-batch N trains with cached_mnrl (GradCache) in mini-batches of N sequences (one process
+      only); --no-breakdown skips the profiled steps. The peak resident memory (VmHWM) is printed at the end.
       EMBEDKIT_THREADS sets the worker count. Under mpirun (e.g. mpirun -np 2 embedkit-bench --models
       minilm), a data-parallel training step over the ranks: training only, --batch is the global batch.
     """
@@ -70,6 +74,7 @@ struct Options {
             case "--no-train": train = false
             case "--no-embed": embed = false
             case "--ops": ops = true
+            case "--mini-batch": miniBatch = int(value())
             case "-h", "--help": print(Options.usage); exit(0)
             default: fail("unknown option '\(args[i])'\n\(Options.usage)")
             }
@@ -99,6 +104,14 @@ func loadAverage() -> String {
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 
+/// The process's peak resident set size so far, from /proc/self/status.
+func peakRSS() -> String {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
+    return "\(fmt(kb / 1024, 0)) MiB"
+}
+
 let communicator: any Communicator = {
     do { return try Launch.communicator() } catch { fail("\(error)") }
 }()
@@ -107,6 +120,7 @@ let ranks = communicator.size
 if !communicator.isMain { dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO) }
 var opts = Options(Array(CommandLine.arguments.dropFirst()))
 if ranks > 1 { (opts.embed, opts.gemm, opts.ops) = (false, false, false) }
+if ranks > 1, opts.miniBatch != nil { fail("--mini-batch (cached_mnrl) runs in one process, not under mpirun") }
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?
     .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
@@ -115,7 +129,7 @@ print("")
 print("- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; EmbedKit workers \(Parallel.workers); "
       + "OpenBLAS \(String(cString: openblas_get_config())) core \(String(cString: openblas_get_corename())), \(openblas_get_num_threads()) threads")
 print("- load average at start: \(loadAverage())")
-print("- training: \(opts.batchSize) triplets per step, dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
+print("- training: \(opts.batchSize) triplets per step\(opts.miniBatch.map { ", cached_mnrl in mini-batches of \($0)" } ?? ""), dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
 if ranks > 1 {
     print("- data-parallel: \(ranks) MPI ranks × \(Parallel.workers) worker\(Parallel.workers == 1 ? "" : "s") (on rank 0); each rank computes its share of the \(opts.batchSize) triplets")
 }
@@ -146,9 +160,12 @@ for m in opts.models {
     note("[\(m.rawValue)] building")
     let model = m.build(seed: opts.seed)
     let params = model.encoder.parameters
-    let work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
+    var work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
                         embedBatch: opts.embedBatch, seed: opts.seed, lengthScale: opts.lengthScale,
                         rank: communicator.rank, ranks: ranks)
+    if let mb = opts.miniBatch {
+        for i in work.train.indices { work.train[i].loss = TrainingLoss(kind: .cachedMNRL, miniBatchSize: mb) }
+    }
     var r = Result(model: m)
     print("## \(m.title)")
     print("")
@@ -173,14 +190,14 @@ for m in opts.models {
         profiler.reset()
         profiler.enabled = true
         var profiledSeconds = 0.0
-        for _ in 0..<work.train.count {
+        for _ in 0..<(opts.breakdown ? work.train.count : 0) {
             let t0 = OpProfiler.now()
             runStep()
             profiledSeconds += OpProfiler.now() - t0
         }
         profiler.enabled = false
         let entries = profiler.entries
-        let flopsPerStep = entries.reduce(0) { $0 + $1.flops } / Double(work.train.count)
+        let flopsPerStep = opts.breakdown ? entries.reduce(0) { $0 + $1.flops } / Double(work.train.count) : .nan
         var times: [Double] = [], cpu: [Double] = [], waits: [Double] = []
         for s in 0..<opts.steps {
             let t0 = OpProfiler.now(), c0 = cpuSeconds()
@@ -199,7 +216,7 @@ for m in opts.models {
         r.trainFlops = flopsPerStep
         print("Training step: **\(fmt(r.trainMs, 0)) ms** (min \(fmt(times.min()! * 1000, 0)), max \(fmt(times.max()! * 1000, 0))), "
               + "\(fmt(Double(opts.batchSize) / (r.trainMs / 1000))) triplets/s, \(fmt(r.trainTokens / (r.trainMs / 1000), 0)) tokens/s, "
-              + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; "
+              + (opts.breakdown ? "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; " : "")
               + "CPU time \(fmt(r.trainCPUms, 0)) ms/step")
         print("")
         if ranks > 1 {
@@ -252,12 +269,13 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in results {
     let t = r.trainMs / 1000, e = r.embedMs / 1000
     print("| \(r.model.rawValue) | \(opts.train ? fmt(r.trainMs, 0) : "–") | \(opts.train ? fmt(r.trainCPUms, 0) : "–") | \(opts.train ? fmt(Double(opts.batchSize) / t) : "–") | "
-          + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train ? fmt(r.trainFlops / 1e9 / t) : "–") | "
+          + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train && opts.breakdown ? fmt(r.trainFlops / 1e9 / t) : "–") | "
           + "\(opts.embed ? fmt(r.embedMs, 0) : "–") | \(opts.embed ? fmt(Double(opts.embedCount) / e, 0) : "–") | "
           + "\(opts.embed ? fmt(r.embedFlops / 1e9 / e) : "–") |")
 }
 print("")
 print("- load average at end: \(loadAverage())")
+print("- peak resident memory (VmHWM): \(peakRSS())")
 communicator.finish()
 
 // MARK: - Report pieces
