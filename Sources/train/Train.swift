@@ -148,7 +148,7 @@ struct Train: Tool {
         if modelCard {
             let d = options.config.dataset
             let evalPath = evalTokens == "none" ? nil : (evalTokens ?? paths.tokens(d.evalSplit))
-            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens.first ?? paths.tokens(d.trainSplit),
+            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens.first ?? paths.tokens(paths.trainingSplit),
                                              evalTokens: evalPath)
             IO.log("Wrote the model card \(card)")
             return

@@ -53,7 +53,9 @@ extension ModelCard {
                                      text: i.trainText)
         train.rows = i.trainRows
         let eval = try i.eval.map {
-            try datasetFacts(name: slug, hubID: datasetIDs.first, table: $0, rows: i.evalRows, columns: d.columns, text: i.evalText)
+            // A retrieval eval split may be (anchor, positive) pairs: describe the columns it has.
+            try datasetFacts(name: slug, hubID: datasetIDs.first, table: $0, rows: i.evalRows,
+                             columns: d.columns.filter($0.columns.contains), text: i.evalText)
         }
 
         // The evaluator training used (training.eval_task), as sentence-transformers names it.
@@ -84,7 +86,9 @@ extension ModelCard {
             }
         }
 
-        let (widget, usage) = try examples(text: i.evalText ?? i.trainText, columns: d.columns)
+        // The examples need every column: from the eval split unless it is (anchor, positive) pairs.
+        let evalHasAll = i.eval.map { e in d.columns.allSatisfy(e.columns.contains) } ?? false
+        let (widget, usage) = try examples(text: evalHasAll ? i.evalText ?? i.trainText : i.trainText, columns: d.columns)
         var similarities: [[Double]]? = nil
         if let dir = i.tokenizerDirectory, let embedder = try? TextEmbedder(model: i.model, tokenizerDirectory: dir),
            let v = try? embedder.embed(usage) {
