@@ -133,7 +133,7 @@ STAMPS := $(WORKDIR)/.pipeline/values
 .PHONY: FORCE
 $(STAMPS)/%: FORCE
 	@mkdir -p $(STAMPS); printf '%s\n' '$(VALUE_$*)' | cmp -s - $@ || printf '%s\n' '$(VALUE_$*)' > $@
-VALUE_columns = $(COLUMNS) $(EVAL_COLUMNS) $(MINING)
+VALUE_columns = $(COLUMNS) $(EVAL_COLUMNS) $(MINING) $(foreach k,$(EXTRA_DATASETS),$(DATASET_$(k)_COLUMNS))
 VALUE_max_seq_length = $(MAX_SEQ_LENGTH)
 VALUE_set = $(SET) $(TRAIN_FLAGS)
 VALUE_mine = $(MINE_MODEL) $(MINE_FLAGS) $(PAIR_COLUMNS) $(NEGATIVE_COLUMN)
@@ -146,9 +146,9 @@ MINE_STAMP := $(STAMPS)/mine
 # pairs — the pairs mining reads (mining.enabled), and the eval and test splits for eval_task
 # retrieval.
 FETCH_COLUMNS = $(COLUMNS)
-TOKEN_COLUMNS = $(COLUMNS)
+TOKEN_FLAGS = $(TOKENIZE_COLUMNS)
 $(EVAL_DATA) $(TEST_DATA): FETCH_COLUMNS = $(EVAL_COLUMNS)
-$(EVAL_TOKENS) $(TEST_TOKENS): TOKEN_COLUMNS = $(EVAL_COLUMNS)
+$(EVAL_TOKENS) $(TEST_TOKENS): TOKEN_FLAGS = $(EVAL_TOKENIZE_COLUMNS)
 ifeq ($(MINING),true)
 $(PAIRS_DATA): FETCH_COLUMNS = $(PAIR_COLUMNS)
 endif
@@ -173,12 +173,24 @@ $(MINED_DATA): $(PAIRS_DATA) $(MINE_MODEL_DEP) $(MINE_STAMP)
 tokens: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(TEST_TOKENS)
 $(TOKENS_DIR)/%.tokens.safetensors: $(DATA_DIR)/%.jsonl.zst $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
 	@mkdir -p $(dir $@)
-	$(BIN)/tokenize --model $(MODEL_DIR) --columns $(TOKEN_COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+	$(BIN)/tokenize --model $(MODEL_DIR) $(TOKEN_FLAGS) --max-seq-length $(MAX_SEQ_LENGTH) -o $@ $<
+
+# A `datasets:` list: the first dataset is the one above; each further one (k = 2, 3, …; train
+# --print-make-vars names its files DATASET_k_*) has its training split fetched and tokenized alike.
+define EXTRA_DATASET_RULES
+$(DATASET_$(1)_DATA): $(COLUMNS_STAMP) | $(VARS_FILE)
+	$(BIN)/fetch-data dataset $(DATASET_$(1)_NAME) --split $(DATASET_$(1)_SPLIT) --columns $(DATASET_$(1)_COLUMNS) -o $$@
+$(DATASET_$(1)_TOKENS): $(DATASET_$(1)_DATA) $(MODEL_DIR)/fetch-info.json $(LENGTH_STAMP)
+	@mkdir -p $$(dir $$@)
+	$(BIN)/tokenize --model $(MODEL_DIR) $(DATASET_$(1)_TOKENIZE_COLUMNS) --max-seq-length $(MAX_SEQ_LENGTH) -o $$@ $$<
+endef
+$(foreach k,$(EXTRA_DATASETS),$(eval $(call EXTRA_DATASET_RULES,$(k))))
+tokens: $(EXTRA_TRAIN_TOKENS)
 
 # 3. train: the fine-tuned model in OUTPUT_DIR (its model.safetensors is the target). The config
 #    file is its input as a whole: any change of it trains again.
 fit: $(OUTPUT_DIR)/model.safetensors
-$(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
+$(OUTPUT_DIR)/model.safetensors: $(TRAIN_TOKENS) $(EXTRA_TRAIN_TOKENS) $(EVAL_TOKENS) $(MODEL_DIR)/fetch-info.json $(CONFIG) $(SET_STAMP)
 	$(MPI_LAUNCH) $(BIN)/train --config $(CONFIG) $(SET_FLAGS) --root $(WORKDIR) $(TRAIN_FLAGS)
 
 # Data-parallel training (README, "Training on several machines"): with NP=N, mpirun starts N ranks.

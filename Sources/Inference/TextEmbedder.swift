@@ -10,6 +10,9 @@ package final class TextEmbedder {
     package var batchSize: Int
     /// Normalize output vectors even when the model has no Normalize module.
     package var forceNormalize: Bool
+    /// Cut vectors to their first N dimensions (a Matryoshka model's shorter embeddings),
+    /// re-normalized when the model normalizes or `forceNormalize` is set; nil keeps them whole.
+    package var truncateDim: Int?
 
     package init(model: SentenceModel, tokenizer: Tokenizer, batchSize: Int = 32, forceNormalize: Bool = false) {
         self.model = model
@@ -40,6 +43,17 @@ package final class TextEmbedder {
     }
 
     package var dimension: Int { model.dimension }
+
+    /// The length of the vectors `embed` returns.
+    package var outputDimension: Int { min(truncateDim ?? dimension, dimension) }
+
+    /// Sets `truncateDim`, checked against the model (`--dims`).
+    package func truncate(to dims: Int?) throws {
+        if let dims, dims < 1 || dims > dimension {
+            throw EmbedError("--dims \(dims) must be between 1 and the model's \(dimension) dimensions")
+        }
+        truncateDim = dims
+    }
 
     /// Token ids of each text (on all cores), checked against the model's vocabulary.
     package func tokenize(_ texts: [String]) throws -> [[Int32]] {
@@ -101,6 +115,9 @@ package final class TextEmbedder {
             model.embedAll(count: ids.count, batchSize: batchSize, progress: progress) { i in
                 UnsafeBufferPointer(rebasing: f[offsets[i]..<offsets[i + 1]])
             }
+        }
+        if let d = truncateDim, d < dimension {
+            return truncateEmbeddings(out, rows: ids.count, dimension: dimension, to: d, normalize: model.normalize || forceNormalize)
         }
         if forceNormalize && !model.normalize {
             let C = dimension, n = ids.count

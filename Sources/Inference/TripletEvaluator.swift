@@ -62,22 +62,33 @@ package struct TripletMetrics: Sendable, Equatable {
 }
 
 package enum TripletEvaluator {
-    /// Embeds the first `limit` rows of the three columns and scores them.
+    /// Embeds the first `limit` rows of the three columns and scores them; with `dims`, on the
+    /// vectors cut to that many dimensions (see `truncateEmbeddings`).
     package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
-                                batchSize: Int, progress: ProgressBar? = nil,
+                                batchSize: Int, dims: Int? = nil, progress: ProgressBar? = nil,
                                 observe: ((_ row: Int, _ cosPositive: Double, _ cosNegative: Double) -> Void)? = nil) throws -> TripletMetrics {
+        try evaluate(model: model, table: table, columns: columns, limit: limit, batchSize: batchSize,
+                     dims: [dims ?? model.dimension], progress: progress, observe: observe)[0]
+    }
+
+    /// The metrics of the vectors cut to each of `dims` (Matryoshka), from one embedding pass;
+    /// `observe` sees the triplets at the first of them.
+    package static func evaluate(model: SentenceModel, table: any TokenTable, columns: [String], limit: Int? = nil,
+                                batchSize: Int, dims: [Int], progress: ProgressBar? = nil,
+                                observe: ((_ row: Int, _ cosPositive: Double, _ cosNegative: Double) -> Void)? = nil) throws -> [TripletMetrics] {
         guard columns.count == 3 else { throw EmbedError("triplet evaluation needs anchor, positive and negative columns") }
         try table.require(columns: columns, source: "evaluation data")
         let n = Swift.min(limit ?? table.rows, table.rows)
         guard n > 0 else { throw EmbedError("evaluation data has no rows") }
         try table.validate(columns: columns, rows: n, maxLength: model.encoder.maxPositions,
             vocabularySize: model.encoder.vocabularySize, source: "evaluation data")
-        var emb: [[Float]] = []
-        for c in columns {
-            emb.append(model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) })
+        let emb = columns.map { c in model.embedAll(count: n, batchSize: batchSize, progress: progress) { table.ids(column: c, row: $0) } }
+        return dims.enumerated().map { i, dims in
+            let d = min(dims, model.dimension)
+            let cut = emb.map { truncateEmbeddings($0, rows: n, dimension: model.dimension, to: d, normalize: model.normalize) }
+            return score(anchors: cut[0], positives: cut[1], negatives: cut[2], count: n, dimension: d,
+                         observe: i == 0 ? observe : nil)
         }
-        return score(anchors: emb[0], positives: emb[1], negatives: emb[2], count: n, dimension: model.dimension,
-                     observe: observe)
     }
 
     /// Accuracies from embeddings [count, dimension] of each column. `observe`, when given, sees each

@@ -16,6 +16,9 @@ package struct TokenizeOptions: Sendable {
     package var modelDirectory: String
     /// JSONL columns to tokenize, in output order.
     package var columns: [String] = ["anchor", "positive", "negative"]
+    /// A numeric JSONL column (a pair's gold similarity score, for CoSENT and the STS evaluation)
+    /// carried over as float32 `<name>.scores`.
+    package var scoreColumn: String?
     /// Plain text: one text per line, in a column named `text`.
     package var textLines = false
     /// nil: the model's default (`ModelFolder.defaultMaxSeqLength`).
@@ -49,6 +52,10 @@ package enum TokenizeJob {
         let columns = options.textLines ? ["text"] : options.columns
         guard !columns.isEmpty else { throw EmbedError("--columns is empty") }
         if Set(columns).count != columns.count { throw EmbedError("--columns lists a column twice") }
+        if let sc = options.scoreColumn {
+            if options.textLines { throw EmbedError("--score-column needs JSON Lines input, not --text") }
+            if columns.contains(sc) { throw EmbedError("--score-column \(sc) is also a text column in --columns") }
+        }
 
         let spoolDir = spoolDirectory(for: options.output)
         var idSpools: [TensorSpool] = []
@@ -57,6 +64,7 @@ package enum TokenizeJob {
             idSpools.append(try TensorSpool(dtype: .i32, directory: spoolDir))
             offsetSpools.append(try TensorSpool(dtype: .i64, directory: spoolDir))
         }
+        let scoreSpool = try options.scoreColumn.map { _ in try TensorSpool(dtype: .f32, directory: spoolDir) }
         var totals = [Int64](repeating: 0, count: columns.count)
         for s in offsetSpools { try s.append([Int64(0)]) }
 
@@ -76,8 +84,8 @@ package enum TokenizeJob {
                 chunk.append(line, lineNumber: reader.lineNumber)
             }
             if chunk.count == 0 { break }
-            let work = ChunkWork(chunk: chunk, tokenizer: tokenizer, columns: columns, textLines: options.textLines,
-                                 path: options.input, maxLength: maxLength)
+            let work = ChunkWork(chunk: chunk, tokenizer: tokenizer, columns: columns, scoreColumn: options.scoreColumn,
+                                 textLines: options.textLines, path: options.input, maxLength: maxLength)
             let n = chunk.count
             let threads = min(options.threads, max(1, n / 64))
             runOnThreads(threads) { k in
@@ -99,6 +107,7 @@ package enum TokenizeJob {
                     }
                     try offsetSpools[c].append(offsets)
                 }
+                try scoreSpool?.append(share.scores)
                 rows += share.rows
             }
             progress.set(rows)
@@ -108,6 +117,10 @@ package enum TokenizeJob {
         // Offsets (8-byte values) first keeps every tensor naturally aligned in the file.
         for (c, name) in columns.enumerated() {
             writer.add("\(name).offsets", shape: [rows + 1], spool: offsetSpools[c])
+        }
+        if let scoreSpool, let name = options.scoreColumn {
+            writer.add("\(name).scores", shape: [rows], spool: scoreSpool)
+            writer.metadata["score_columns"] = JSON.array([.string(name)]).serialized()
         }
         for (c, name) in columns.enumerated() {
             writer.add("\(name).input_ids", shape: [Int(totals[c])], spool: idSpools[c])
@@ -168,6 +181,7 @@ struct LineChunk: @unchecked Sendable {
 final class ChunkShare: @unchecked Sendable {
     var ids: [[Int32]]
     var lengths: [[Int32]]
+    var scores: [Float] = []
     var rows = 0
     var error: EmbedError?
     let scratch = EncodeScratch()
@@ -182,6 +196,7 @@ final class ChunkShare: @unchecked Sendable {
             ids[c].removeAll(keepingCapacity: true)
             lengths[c].removeAll(keepingCapacity: true)
         }
+        scores.removeAll(keepingCapacity: true)
         rows = 0
         error = nil
     }
@@ -192,6 +207,7 @@ struct ChunkWork: @unchecked Sendable {
     let chunk: LineChunk
     let tokenizer: Tokenizer
     let columns: [String]
+    let scoreColumn: String?
     let textLines: Bool
     let path: String
     let maxLength: Int
@@ -200,7 +216,8 @@ struct ChunkWork: @unchecked Sendable {
         share.reset()
         for k in lines {
             do {
-                guard let texts = try texts(k) else { continue }
+                guard let (texts, score) = try fields(k) else { continue }
+                if let score { share.scores.append(score) }
                 for (c, text) in texts.enumerated() {
                     let ids: [Int32]
                     do {
@@ -222,8 +239,8 @@ struct ChunkWork: @unchecked Sendable {
         }
     }
 
-    /// The texts of line `k`, or nil for a blank JSONL line (skipped, as JSONLReader does).
-    private func texts(_ k: Int) throws -> [String]? {
+    /// The texts (and score) of line `k`, or nil for a blank JSONL line (skipped, as JSONLReader does).
+    private func fields(_ k: Int) throws -> (texts: [String], score: Float?)? {
         let line = chunk.line(k)
         let lineNumber = chunk.lineNumbers[k]
         if textLines {
@@ -231,7 +248,7 @@ struct ChunkWork: @unchecked Sendable {
                 let offset = firstInvalidUTF8(line)
                 throw EmbedError("\(path):\(lineNumber): invalid UTF-8 (byte \(offset + 1) of the line)")
             }
-            return [text]
+            return ([text], nil)
         }
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
         let value: JSON
@@ -243,13 +260,21 @@ struct ChunkWork: @unchecked Sendable {
         guard case .object(let object) = value else {
             throw EmbedError("\(path):\(lineNumber): expected a JSON object on each line")
         }
-        return try columns.map { name in
+        func field(_ name: String) throws -> JSON {
             guard let v = object[name] else {
                 throw EmbedError("\(path):\(lineNumber): no column '\(name)' (the row has: \(object.keys.joined(separator: ", ")))")
             }
-            guard let s = v.string else { throw EmbedError("\(path):\(lineNumber): column '\(name)' is not a string") }
+            return v
+        }
+        let texts = try columns.map { name in
+            guard let s = try field(name).string else { throw EmbedError("\(path):\(lineNumber): column '\(name)' is not a string") }
             return s
         }
+        guard let scoreColumn else { return (texts, nil) }
+        guard let score = try field(scoreColumn).double, score.isFinite else {
+            throw EmbedError("\(path):\(lineNumber): column '\(scoreColumn)' is not a number (a score column must hold numbers)")
+        }
+        return (texts, Float(score))
     }
 }
 

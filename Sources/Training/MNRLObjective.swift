@@ -3,24 +3,32 @@ import IO
 import Inference
 import NN
 
-/// One micro-batch for MultipleNegativesRankingLoss: `columns` groups of `size` sequences packed in
-/// order — all anchors, then all positives, then (optionally) all negatives. Under data
-/// parallelism it is one rank's share of the step's global micro-batch: rows
-/// `firstRow ..< firstRow + size` of `globalSize`.
+/// One micro-batch: `columns` groups of `size` sequences packed in order — all anchors, then all
+/// positives, then (optionally) all negatives; or all sentence1, then all sentence2 — with the loss
+/// of the dataset it came from and, for CoSENT, the gold scores. Under data parallelism it is one
+/// rank's share of the step's global micro-batch: rows `firstRow ..< firstRow + size` of
+/// `globalSize` (MNRL only: the trainer refuses other losses on several ranks).
 package struct TripletBatch: Sendable {
     package var packed: PackedBatch
     package var size: Int
     package var columns: Int
     package var firstRow: Int
     package var globalSize: Int
+    /// One gold score per row (CoSENT), else nil.
+    package var labels: [Float]?
+    package var loss: TrainingLoss
 
-    package init(packed: PackedBatch, size: Int, columns: Int, firstRow: Int = 0, globalSize: Int? = nil) {
+    package init(packed: PackedBatch, size: Int, columns: Int, firstRow: Int = 0, globalSize: Int? = nil,
+                 labels: [Float]? = nil, loss: TrainingLoss = .mnrl) {
         precondition(packed.count == size * columns, "a batch of \(columns) columns × \(size) rows")
+        precondition(labels == nil || labels!.count == size, "one score per row")
         self.packed = packed
         self.size = size
         self.columns = columns
         self.firstRow = firstRow
         self.globalSize = globalSize ?? size
+        self.labels = labels
+        self.loss = loss
         precondition(firstRow >= 0 && firstRow + size <= self.globalSize, "rows outside the global batch")
     }
 
@@ -50,13 +58,12 @@ package struct TripletBatch: Sendable {
     }
 }
 
-/// The training objective: encode, pool, (normalize,) MNRL, and back. The three phases are separate
-/// functions so that data-parallel ranks can all-gather embeddings between `forward` and
-/// `lossGradient`, then run `backward` on their own rows.
+/// The training objective: encode, pool, (normalize,) the batch's loss (MNRL by default; any
+/// `TrainingLoss`), and back. The three phases are separate functions so that data-parallel ranks
+/// can all-gather embeddings between `forward` and `lossGradient`, then run `backward` on their own
+/// rows; cached_mnrl runs them per mini-batch (`accumulateCached`).
 package final class MNRLObjective {
     package let model: SentenceModel
-    /// sentence-transformers' default scale (1 / temperature 0.05).
-    package var scale: Float = 20
     private var pooled: [Float] = []
     private var normalized: [Float] = []
     private var norms: [Float] = []
@@ -91,24 +98,22 @@ package final class MNRLObjective {
 
     /// The loss of embeddings [columns·size, C] and its gradient scaled by `lossScale`
     /// (e.g. 1 / accumulation steps).
-    package func lossGradient(_ embeddings: [Float], size: Int, columns: Int, lossScale: Float = 1) -> (loss: Float, dEmbeddings: [Float]) {
-        let C = model.dimension
+    package func lossGradient(_ embeddings: [Float], size: Int, columns: Int, lossScale: Float = 1,
+                              loss: TrainingLoss = .mnrl, labels: [Float]? = nil) -> (loss: Float, dEmbeddings: [Float]) {
         var d = [Float](repeating: 0, count: embeddings.count)
-        let r = embeddings.withUnsafeBufferPointer { e in
+        let value = embeddings.withUnsafeBufferPointer { e in
             d.withUnsafeMutableBufferPointer { g in
-                multipleNegativesRankingLoss(anchors: e.baseAddress!, candidates: e.baseAddress! + size * C,
-                                             B: size, N: (columns - 1) * size, C: C, scale: scale, lossScale: lossScale,
-                                             dAnchors: g.baseAddress!, dCandidates: g.baseAddress! + size * C)
+                loss.compute(e.baseAddress!, size: size, columns: columns, C: model.dimension, labels: labels,
+                                        lossScale: lossScale, dEmbeddings: g.baseAddress!)
             }
         }
-        return (r.loss, d)
+        return (value, d)
     }
 
     /// The loss only (evaluation).
-    package func loss(_ embeddings: [Float], size: Int, columns: Int) -> Float {
+    package func loss(_ embeddings: [Float], size: Int, columns: Int, loss: TrainingLoss = .mnrl, labels: [Float]? = nil) -> Float {
         embeddings.withUnsafeBufferPointer { e in
-            multipleNegativesRankingLoss(anchors: e.baseAddress!, candidates: e.baseAddress! + size * model.dimension,
-                                         B: size, N: (columns - 1) * size, C: model.dimension, scale: scale).loss
+            loss.compute(e.baseAddress!, size: size, columns: columns, C: model.dimension, labels: labels)
         }
     }
 
@@ -149,6 +154,7 @@ package final class MNRLObjective {
     /// loss (the ranks' shares sum to it).
     package func accumulateGradients(_ batch: TripletBatch, dropout: DropoutContext?, lossScale: Float,
                                      communicator comm: any Communicator, layerDone: ((Int) -> Void)?) -> Double {
+        precondition(batch.loss.kind == .mnrl && batch.loss.matryoshkaDims.isEmpty, "data-parallel training computes MNRL only, not \(batch.loss.description)")
         let C = model.dimension, k = batch.columns - 1, b = batch.size, M = batch.globalSize
         let counts = (0..<comm.size).map { TripletBatch.share(of: M, rank: $0, ranks: comm.size).count * k * C }
         precondition(counts[comm.rank] == k * b * C, "the batch is not this rank's share")
@@ -170,7 +176,7 @@ package final class MNRLObjective {
                     dEmbeddings.withUnsafeMutableBufferPointer { dE in
                         dCandidates.withUnsafeMutableBufferPointer { dAll in
                             multipleNegativesRankingLoss(anchors: e.baseAddress!, candidates: all.baseAddress!, B: b, N: k * M, C: C,
-                                                         scale: scale, lossScale: lossScale * Float(b) / Float(M), labelOffset: k * batch.firstRow,
+                                                         scale: batch.loss.scale, lossScale: lossScale * Float(b) / Float(M), labelOffset: k * batch.firstRow,
                                                          dAnchors: dE.baseAddress!, dCandidates: dAll.baseAddress!)
                         }
                     }
@@ -193,10 +199,13 @@ package final class MNRLObjective {
     }
 
     /// forward → loss → backward on one process: returns the loss, adds lossScale·∇ to the gradients.
+    /// cached_mnrl batches go through `accumulateCached`, with the same result.
     @discardableResult
     package func accumulateGradients(_ batch: TripletBatch, dropout: DropoutContext?, lossScale: Float = 1) -> Float {
+        if batch.loss.kind == .cachedMNRL { return accumulateCached(batch, dropout: dropout, lossScale: lossScale) }
         let e = forward(batch, dropout: dropout)
-        let (loss, d) = lossGradient(e, size: batch.size, columns: batch.columns, lossScale: lossScale)
+        let (loss, d) = lossGradient(e, size: batch.size, columns: batch.columns, lossScale: lossScale,
+                                     loss: batch.loss, labels: batch.labels)
         backward(d)
         return loss
     }

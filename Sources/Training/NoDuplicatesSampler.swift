@@ -21,10 +21,15 @@ package enum NoDuplicatesSampler {
         guard rows > 0, batchSize > 0 else { return [] }
         let expected = dropLast ? rows / batchSize : (rows + batchSize - 1) / batchSize
         var rng = SplitMix64(seed: seed &+ UInt64(epoch))
-        var batches = onePass(rows: rows, batchSize: batchSize, dropLast: dropLast, rng: &rng, values: values)
+        func shuffled() -> [Int] {
+            var order = Array(0..<rows)
+            order.shuffle(using: &rng)
+            return order
+        }
+        var batches = onePass(order: shuffled(), batchSize: batchSize, dropLast: dropLast, values: values)
         var passes = 0
         while batches.count < expected, passes < 4 {
-            let more = onePass(rows: rows, batchSize: batchSize, dropLast: dropLast, rng: &rng, values: values)
+            let more = onePass(order: shuffled(), batchSize: batchSize, dropLast: dropLast, values: values)
             if more.isEmpty { break }
             batches += more.prefix(expected - batches.count)
             passes += 1
@@ -32,11 +37,11 @@ package enum NoDuplicatesSampler {
         return batches
     }
 
-    /// One shuffle of the rows, walked as a linked list so skipped rows keep their order.
-    static func onePass(rows: Int, batchSize: Int, dropLast: Bool, rng: inout SplitMix64,
-                        values: (Int) -> [UInt64]) -> [[Int]] {
-        var order = Array(0..<rows)
-        order.shuffle(using: &rng)
+    /// One pass over the rows in `order` (a shuffle), walked as a linked list so skipped rows keep
+    /// their order.
+    static func onePass(order: [Int], batchSize: Int, dropLast: Bool, values: (Int) -> [UInt64]) -> [[Int]] {
+        let rows = order.count
+        guard rows > 0 else { return [] }
         var next = Array(1...rows)
         next[rows - 1] = -1
         var head = 0

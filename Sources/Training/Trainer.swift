@@ -16,9 +16,11 @@ package struct TrainingInputs {
     /// The splits' text (JSON Lines), for the model card's samples and examples; nil: none shown.
     package var trainText: String?
     package var evalText: String?
+    /// With a `datasets:` list, the training tokens of the datasets after the first, in order.
+    package var otherTrain: [(table: any TokenTable, source: String)]
 
     package init(modelDirectory: String, train: any TokenTable, trainSource: String, eval: (any TokenTable)?, evalSource: String?,
-                 trainText: String? = nil, evalText: String? = nil) {
+                 trainText: String? = nil, evalText: String? = nil, otherTrain: [(table: any TokenTable, source: String)] = []) {
         self.modelDirectory = modelDirectory
         self.train = train
         self.trainSource = trainSource
@@ -26,6 +28,7 @@ package struct TrainingInputs {
         self.evalSource = evalSource
         self.trainText = trainText
         self.evalText = evalText
+        self.otherTrain = otherTrain
     }
 }
 
@@ -41,17 +44,20 @@ package struct TrainingResult: Sendable {
     package var outputDirectory: String
 }
 
-/// Fine-tunes a sentence model with MultipleNegativesRankingLoss the way sentence-transformers'
-/// trainer does: NO_DUPLICATES batches from a seeded shuffle, gradient accumulation averaging the
-/// micro-batch losses, global-norm clipping, AdamW with a transformers learning-rate schedule,
-/// periodic logging, evaluation and checkpoints, the best model at the end. Deterministic: the same
-/// config and seed give the same weights bit for bit, and a resumed run the same losses.
+/// Fine-tunes a sentence model the way sentence-transformers' trainer does: NO_DUPLICATES batches
+/// from a seeded shuffle (from one dataset, or several with the round-robin or proportional
+/// sampler, every batch from one dataset and trained with its loss — MNRL, cached MNRL or CoSENT,
+/// optionally inside MatryoshkaLoss), gradient accumulation averaging the micro-batch losses,
+/// global-norm clipping, AdamW with a transformers learning-rate schedule, periodic logging,
+/// evaluation and checkpoints, the best model at the end. Deterministic: the same config and seed
+/// give the same weights bit for bit, and a resumed run the same losses.
 ///
 /// Data-parallel over the ranks of `communicator` (an MPI job): the global batch is ranks ×
 /// per_device_train_batch_size, formed by the sampler exactly as one process would form it, each
 /// rank computing its contiguous share (see `trainStep`); the result is the one process's. Rank 0
 /// alone writes logs, checkpoints and the model; the ranks agree every step on whether to stop,
-/// and evaluate each a shard of the eval split.
+/// and evaluate each a shard of the eval split. On several ranks only one dataset and plain MNRL
+/// train (`refuseUnderDataParallelism`).
 package final class Trainer {
     package let config: TrainingConfig
     package let inputs: TrainingInputs
@@ -61,21 +67,24 @@ package final class Trainer {
     let optimizer: AdamW
     var state: TrainerState
     let schedule: LRSchedule
+    /// The training rows of all datasets.
     let rows: Int
     let communicator: any Communicator
     /// Triplets per micro-batch over all ranks: ranks × per_device_train_batch_size.
     let globalBatchSize: Int
     let batchesPerEpoch: Int
     let stepsPerEpoch: Int
-    private let rowHashes: [UInt64]
+    /// The training datasets and how an epoch draws batches from them.
+    let plan: EpochPlan
     var metricsLog: MetricsLog?
     /// Set from a signal handler: finish the step, checkpoint, stop.
     package static let stopRequest = StopRequest()
     /// Stop (with a checkpoint, as on a signal) once this many steps are done: lets a run be split
     /// in parts (`train --stop-after N`, then `--resume`), and tests interrupt a run deterministically.
     package var stopAfterStep: Int?
-    /// The last evaluation's metrics.
+    /// The last evaluation's metrics (and, for triplets with matryoshka_dims, at each dimension).
     var lastEval: EvaluationMetrics?
+    var lastEvalByDimension: [(dims: Int, metrics: TripletMetrics)] = []
     var progress: ProgressBar?
     /// The checkpoint that holds exactly the current weights (saved at the current step), if any.
     var currentWeightsCheckpoint: String?
@@ -88,11 +97,25 @@ package final class Trainer {
         self.communicator = communicator
         let d = config.dataset, t = config.training
         columns = d.columns
-        try inputs.train.require(columns: columns, source: inputs.trainSource)
+        let datasets = config.trainDatasets
         if let e = inputs.eval {
-            let needed = t.evalTask == .triplet ? columns : [d.anchorColumn, d.positiveColumn]
-            try e.require(columns: needed, source: inputs.evalSource ?? "eval data")
+            let source = inputs.evalSource ?? "eval data"
+            if t.evalTask == .triplet {
+                guard d.isTriplets else {
+                    throw EmbedError("\(source): evaluation during training needs (anchor, positive, negative) triplets as the first dataset; train without it (--eval-tokens none) and score the model with evaluate afterwards")
+                }
+                try e.require(columns: columns, source: source)
+            } else {
+                guard config.loss(for: d).kind.usesInBatchNegatives, d.scoreColumn == nil else {
+                    throw EmbedError("\(source): retrieval evaluation during training needs (anchor, positive) pairs trained with a ranking loss as the first dataset; train without it (--eval-tokens none) and score the model with evaluate afterwards")
+                }
+                try e.require(columns: [d.anchorColumn, d.positiveColumn], source: source)
+            }
         }
+        guard inputs.otherTrain.count == datasets.count - 1 else {
+            throw EmbedError("\(datasets.count) training datasets need \(datasets.count) tokens files, got \(inputs.otherTrain.count + 1)")
+        }
+        if communicator.size > 1 { try Self.refuseUnderDataParallelism(config, ranks: communicator.size) }
 
         // Resuming loads the model from the checkpoint folder itself (it is a complete model folder).
         // Only rank 0 reads checkpoints (the other ranks' machines need not see rank 0's disk): the
@@ -117,13 +140,20 @@ package final class Trainer {
         objective = MNRLObjective(model: model)
         optimizer = AdamW(parameters: model.encoder.parameters, weightDecay: Float(t.weightDecay))
 
-        rows = min(d.maxTrainSamples ?? inputs.train.rows, inputs.train.rows)
-        guard rows > 0 else { throw EmbedError("\(inputs.trainSource): no training rows") }
-        // Tokens longer than max_seq_length mean the tokens file was made for another length.
-        try inputs.train.validate(columns: columns, rows: rows, maxLength: model.maxSeqLength,
-            vocabularySize: model.encoder.vocabularySize, source: inputs.trainSource)
+        let loaded = model, cfg = config
+        if let big = t.matryoshkaDims.first(where: { $0 > loaded.dimension }) {
+            throw EmbedError("training.matryoshka_dims: \(big) is larger than the model's \(loaded.dimension) dimensions")
+        }
+        let tables = [(inputs.train, inputs.trainSource)] + inputs.otherTrain.map { ($0.table, $0.source) }
+        let sets = try zip(datasets, tables).map { d, ts in
+            try TrainingSet(d, table: ts.0, source: ts.1, loss: cfg.loss(for: d), model: loaded)
+        }
         globalBatchSize = t.perDeviceTrainBatchSize * communicator.size
-        batchesPerEpoch = (rows + globalBatchSize - 1) / globalBatchSize
+        plan = EpochPlan(sets: sets, batchSize: globalBatchSize, seed: t.seed,
+                         multi: config.datasets == nil ? nil : t.multiDatasetSampler, sampler: t.batchSampler)
+        rows = sets.reduce(0) { $0 + $1.rows }
+        batchesPerEpoch = plan.batchesPerEpoch
+        guard batchesPerEpoch > 0 else { throw EmbedError("an epoch has no batches") }
         stepsPerEpoch = max(1, (batchesPerEpoch + t.gradientAccumulationSteps - 1) / t.gradientAccumulationSteps)
         let maxSteps = t.maxSteps > 0 ? t.maxSteps : Int((t.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
         guard maxSteps > 0 else { throw EmbedError("training would take 0 steps (num_train_epochs \(t.numTrainEpochs))") }
@@ -131,15 +161,6 @@ package final class Trainer {
         schedule = LRSchedule(kind: t.lrScheduler, baseLR: t.learningRate, warmupSteps: warmup, totalSteps: maxSteps,
                               numCycles: t.lrScheduler == .cosineWithRestarts ? t.numCycles : nil,
                               power: t.lrSchedulerPower, lrEnd: t.lrEnd)
-        // Hashes of every text, for the NO_DUPLICATES sampler: one per column per row.
-        var hashes = [UInt64](repeating: 0, count: rows * columns.count)
-        for r in 0..<rows {
-            for (c, name) in columns.enumerated() {
-                hashes[r * columns.count + c] = NoDuplicatesSampler.hash(inputs.train.ids(column: name, row: r))
-            }
-        }
-        rowHashes = hashes
-
         state = TrainerState(maxSteps: maxSteps, seed: t.seed, trainRows: rows, globalBatchSize: globalBatchSize)
         if let resumeFrom {
             let global = globalBatchSize, ranks = communicator.size, optimizer = self.optimizer
@@ -187,10 +208,12 @@ package final class Trainer {
         let total = state.maxSteps
         let ranks = communicator.size
         let batches = ranks == 1 ? "\(t.perDeviceTrainBatchSize)" : "\(globalBatchSize) (\(ranks) ranks × \(t.perDeviceTrainBatchSize))"
-        log("Training: \(rows) triplets, \(batchesPerEpoch) batches of \(batches) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
+        let what = plan.sets.count == 1 ? "\(rows) \(plan.sets[0].columns.count == 3 ? "triplets" : "rows")"
+            : "\(rows) rows of \(plan.sets.count) datasets (" + plan.sets.map { String($0.rows) }.joined(separator: " + ") + ")"
+        log("Training: \(what), \(batchesPerEpoch) batches of \(batches) per epoch, \(total) optimizer steps (\(schedule.warmupSteps) warmup), \(model.encoder.parameters.count) parameters")
         let progress = ProgressBar("train", total: total, unit: "step", initial: state.globalStep)
         self.progress = progress
-        var epochBatches: (epoch: Int, batches: [[Int]])? = nil
+        var epochBatches: (epoch: Int, batches: [MultiDatasetSampler.Batch])? = nil
         var windowStart = ProgressBar.now()
         var windowTriplets = 0
         var lastNorm = 0.0
@@ -202,25 +225,18 @@ package final class Trainer {
         while state.globalStep < total {
             let step = state.globalStep
             let epoch = step / stepsPerEpoch
-            if epochBatches?.epoch != epoch {
-                var batches = NoDuplicatesSampler.epoch(rows: rows, batchSize: globalBatchSize, seed: t.seed,
-                                                        epoch: epoch) { r in
-                    Array(self.rowHashes[(r * self.columns.count)..<((r + 1) * self.columns.count)])
-                }
-                if batches.count > batchesPerEpoch { batches.removeLast(batches.count - batchesPerEpoch) }
-                epochBatches = (epoch, batches)
-            }
+            if epochBatches?.epoch != epoch { epochBatches = (epoch, plan.batches(epoch: epoch)) }
             let batches = epochBatches!.batches
             let inEpoch = step % stepsPerEpoch
             let micro = Array(batches[min(batches.count, inEpoch * t.gradientAccumulationSteps)..<min(batches.count, (inEpoch + 1) * t.gradientAccumulationSteps)])
 
             let lr = schedule.lr(at: step)
-            let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map(tripletBatch),
+            let result = trainStep(objective: objective, optimizer: optimizer, microBatches: micro.map(microBatch),
                                    seed: t.seed, step: step, lr: lr, maxGradNorm: t.maxGradNorm, communicator: communicator)
             let loss = result.loss
             lastNorm = result.gradNorm
             windowCommunication += result.communicationSeconds
-            windowTriplets += micro.reduce(0) { $0 + $1.count }
+            windowTriplets += micro.reduce(0) { $0 + $1.rows.count }
             currentWeightsCheckpoint = nil
             state.globalStep += 1
             state.epoch = Double(epoch) + Double(inEpoch + 1) / Double(stepsPerEpoch)
@@ -275,7 +291,10 @@ package final class Trainer {
                 params.copyValues(from: bestModel.encoder.parameters)
             }
             if ranks > 1 { communicator.broadcast(params.values, count: params.count) }
-            finalMetrics = try computeEval()?.metrics
+            if let e = try computeEval() {
+                finalMetrics = e.metrics
+                lastEvalByDimension = e.byDimension
+            }
         }
         recordRunSummary(seconds: ProgressBar.now() - startedAt, resumedFrom: startStep)
         try communicator.onRoot {
@@ -289,12 +308,36 @@ package final class Trainer {
                               bestMetric: state.bestMetric, bestCheckpoint: state.bestCheckpoint, outputDirectory: t.outputDir)
     }
 
-    /// This rank's share of a global micro-batch (all of it on one process): its rows' anchors, then
-    /// positives, then negatives, packed.
-    func tripletBatch(_ rowIndices: [Int]) -> TripletBatch {
-        let table = inputs.train, names = columns
-        return TripletBatch.share(rowIndices, rank: communicator.rank, ranks: communicator.size, columns: columns.count) { c, r in
+    /// This rank's share of a global micro-batch of one dataset (all of it, with the dataset's
+    /// scores and loss, on one process): its rows' column 0, then column 1, …, packed.
+    func microBatch(_ b: MultiDatasetSampler.Batch) -> TripletBatch {
+        let set = plan.sets[b.dataset]
+        guard communicator.size > 1 else { return set.batch(b.rows) }
+        let table = set.table, names = set.columns
+        var batch = TripletBatch.share(b.rows, rank: communicator.rank, ranks: communicator.size, columns: names.count) { c, r in
             table.ids(column: names[c], row: r)
+        }
+        batch.loss = set.loss
+        return batch
+    }
+
+    /// What data-parallel training (several ranks) does not do: it gathers MNRL's candidates over
+    /// the ranks, so it trains one dataset with plain MNRL. cached_mnrl, CoSENT, MatryoshkaLoss and
+    /// several datasets are refused at start-up, naming the config key.
+    package static func refuseUnderDataParallelism(_ config: TrainingConfig, ranks: Int) throws {
+        let why = "is not supported with data-parallel training (\(ranks) ranks); train it in one process"
+        if let list = config.datasets, list.count > 1 {
+            throw EmbedError("datasets: \(list.count) training datasets \(why), or list one dataset")
+        }
+        for (i, d) in config.trainDatasets.enumerated() {
+            let kind = d.loss ?? config.training.loss
+            guard kind == .mnrl else {
+                let key = d.loss != nil ? "datasets[\(i)].loss" : "training.loss"
+                throw EmbedError("\(key): \(kind.rawValue) \(why), or use mnrl")
+            }
+        }
+        if !config.training.matryoshkaDims.isEmpty {
+            throw EmbedError("training.matryoshka_dims: MatryoshkaLoss \(why), or set it to null")
         }
     }
 }

@@ -18,7 +18,7 @@ extension Trainer {
         let evalRows = inputs.eval.map { min(config.dataset.maxEvalSamples ?? $0.rows, $0.rows) } ?? 0
         let card = try ModelCard.gather(ModelCard.Inputs(
             config: config, model: model, tokenizerDirectory: t.outputDir, trainerState: state.json, train: inputs.train,
-            trainRows: rows, trainText: inputs.trainText, eval: inputs.eval, evalRows: evalRows, evalText: inputs.evalText,
+            trainRows: plan.sets[0].rows, trainText: inputs.trainText, eval: inputs.eval, evalRows: evalRows, evalText: inputs.evalText,
             outputDirectory: t.outputDir))
         try FileSystem.writeText(card.markdown, to: t.outputDir + "/README.md")
     }
@@ -47,7 +47,8 @@ extension ModelCard {
         let model = try SentenceModel.load(directory: out)
         let train = try TokenizedFile(path: trainTokens)
         let eval = try evalTokens.flatMap { FileSystem.isFile($0) ? try TokenizedFile(path: $0) : nil }
-        let trainRows = state["train_rows"]?.int ?? min(config.dataset.maxTrainSamples ?? train.rows, train.rows)
+        // train_rows counts every dataset of a `datasets:` list; the card describes the first.
+        let trainRows = (config.datasets == nil ? state["train_rows"]?.int : nil) ?? min(config.dataset.maxTrainSamples ?? train.rows, train.rows)
         let evalRows = eval.map { min(config.dataset.maxEvalSamples ?? $0.rows, $0.rows) } ?? 0
         try FileSystem.writeText(TrainingCurves.svg(try TrainingHistory(trainerState: state, source: statePath)),
                                  to: out + "/" + curvesFileName)

@@ -23,6 +23,12 @@ struct Embed: Tool {
               embed --model models/my-model --field anchor data/test.jsonl.zst -o anchors.safetensors
               embed --model models/my-model --format safetensors - < sentences.txt > vectors.safetensors
               embed --model models/my-model --bf16 sentences.txt > vectors.jsonl   # bf16 matrix products
+              embed --model models/my-matryoshka-model --dims 128 sentences.txt > short-vectors.jsonl
+
+            --dims N keeps the first N dimensions of each vector (for a model trained with \
+            matryoshka_dims) and re-normalizes them when the model normalizes its output or with \
+            --normalize. sentence-transformers' encode(truncate_dim=N) only slices: pass \
+            normalize_embeddings=True there to get the same vectors.
             """,
         version: EmbedKitVersion.string
     )
@@ -52,6 +58,11 @@ struct Embed: Tool {
     var normalize = false
 
     @OptionGroup var precision: PrecisionOptions
+    @Option(name: .long, help: ArgumentHelp(
+        "Cut the vectors to their first N dimensions (a Matryoshka model's short embeddings); re-normalized when the model normalizes or with --normalize.",
+        valueName: "n"))
+    var dims: Int?
+
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -63,9 +74,11 @@ struct Embed: Tool {
         log.apply()
         let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
                                         forceNormalize: normalize, bf16: precision.bf16)
+        if let dims, dims < 1 { throw ValidationError("--dims must be positive") }
+        try embedder.truncate(to: dims)
         let jsonl = field != nil || [".jsonl", ".jsonl.zst", ".jsonl.gz", ".json"].contains { input.hasSuffix($0) }
         let source = try TextSource(path: input, field: jsonl ? (field ?? "text") : nil)
-        let D = embedder.dimension
+        let D = embedder.outputDimension
         let progress = ProgressBar("embed", unit: "texts")
         // Output: JSON lines, or a safetensors matrix assembled from a spool.
         var jsonOut: ByteWriter? = nil

@@ -30,14 +30,18 @@ struct Options {
     var ops = false
     /// fp32, then bf16 where it can run.
     var precisions: [MatmulPrecision] = MatmulPrecision.bf16Supported ? [.fp32, .bf16] : [.fp32]
+    /// cached_mnrl with mini-batches of this many sequences (nil: plain MNRL).
+    var miniBatch: Int?
 
     static let usage = """
     usage: embedkit-bench [--models minilm,bert,norbert] [--steps N] [--embed-reps N] [--batch N]
                           [--sentences N] [--embed-batch N] [--length-scale X] [--seed N] [--no-breakdown] [--no-gemm]
-                          [--no-train] [--no-embed] [--precision fp32,bf16] [--ops]
+                          [--no-train] [--no-embed] [--precision fp32,bf16] [--ops] [--mini-batch N]
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
       --embed-reps) of random-weight models with the real shapes, in each --precision of the matrix
       products (default fp32, and bf16 where the CPU has AVX512-BF16). --ops times the element-wise kernels alone.
+      --mini-batch N trains with cached_mnrl (GradCache) in mini-batches of N sequences (one process
+      only); --no-breakdown skips the profiled steps. The peak resident memory (VmHWM) is printed at the end.
       EMBEDKIT_THREADS sets the worker count. Under mpirun (e.g. mpirun -np 2 embedkit-bench --models
       minilm), a data-parallel training step over the ranks: training only, --batch is the global batch.
     """
@@ -80,6 +84,7 @@ struct Options {
                     if p == .bf16, !MatmulPrecision.bf16Supported { fail("bf16 needs AVX512-BF16 and a dispatching build") }
                     return p
                 }
+            case "--mini-batch": miniBatch = int(value())
             case "-h", "--help": print(Options.usage); exit(0)
             default: fail("unknown option '\(args[i])'\n\(Options.usage)")
             }
@@ -113,6 +118,14 @@ if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--sha256" {
     runSHA256Bench(path: CommandLine.arguments[2])
     exit(0)
 }
+/// The process's peak resident set size so far, from /proc/self/status.
+func peakRSS() -> String {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
+    return "\(fmt(kb / 1024, 0)) MiB"
+}
+
 let communicator: any Communicator = {
     do { return try Launch.communicator() } catch { fail("\(error)") }
 }()
@@ -121,6 +134,7 @@ let ranks = communicator.size
 if !communicator.isMain { dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO) }
 var opts = Options(Array(CommandLine.arguments.dropFirst()))
 if ranks > 1 { (opts.embed, opts.gemm, opts.ops) = (false, false, false) }
+if ranks > 1, opts.miniBatch != nil { fail("--mini-batch (cached_mnrl) runs in one process, not under mpirun") }
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?
     .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
@@ -129,7 +143,7 @@ print("")
 print("- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; EmbedKit workers \(Parallel.workers); "
       + "OpenBLAS \(String(cString: openblas_get_config())) core \(String(cString: openblas_get_corename())), \(openblas_get_num_threads()) threads")
 print("- load average at start: \(loadAverage())")
-print("- training: \(opts.batchSize) triplets per step, dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
+print("- training: \(opts.batchSize) triplets per step\(opts.miniBatch.map { ", cached_mnrl in mini-batches of \($0)" } ?? ""), dropout 0.1, clip 1.0, AdamW; median of \(opts.steps) steps after a warm-up")
 if ranks > 1 {
     print("- data-parallel: \(ranks) MPI ranks × \(Parallel.workers) worker\(Parallel.workers == 1 ? "" : "s") (on rank 0); each rank computes its share of the \(opts.batchSize) triplets")
 }
@@ -162,9 +176,12 @@ for m in opts.models {
     note("[\(m.rawValue)] building")
     let model = m.build(seed: opts.seed)
     let params = model.encoder.parameters
-    let work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
+    var work = Workload(vocab: m.vocab, batchSize: opts.batchSize, trainBatches: 3, embedCount: opts.embedCount,
                         embedBatch: opts.embedBatch, seed: opts.seed, lengthScale: opts.lengthScale,
                         rank: communicator.rank, ranks: ranks)
+    if let mb = opts.miniBatch {
+        for i in work.train.indices { work.train[i].loss = TrainingLoss(kind: .cachedMNRL, miniBatchSize: mb) }
+    }
     for precision in opts.precisions {
         model.encoder.matmulPrecision = precision
         var r = Result(model: m, precision: precision)
@@ -191,14 +208,14 @@ for m in opts.models {
             profiler.reset()
             profiler.enabled = true
             var profiledSeconds = 0.0
-            for _ in 0..<work.train.count {
+            for _ in 0..<(opts.breakdown ? work.train.count : 0) {
                 let t0 = OpProfiler.now()
                 runStep()
                 profiledSeconds += OpProfiler.now() - t0
             }
             profiler.enabled = false
             let entries = profiler.entries
-            let flopsPerStep = entries.reduce(0) { $0 + $1.flops } / Double(work.train.count)
+            let flopsPerStep = opts.breakdown ? entries.reduce(0) { $0 + $1.flops } / Double(work.train.count) : .nan
             var times: [Double] = [], cpu: [Double] = [], waits: [Double] = []
             for s in 0..<opts.steps {
                 let t0 = OpProfiler.now(), c0 = cpuSeconds()
@@ -217,7 +234,7 @@ for m in opts.models {
             r.trainFlops = flopsPerStep
             print("Training step: **\(fmt(r.trainMs, 0)) ms** (min \(fmt(times.min()! * 1000, 0)), max \(fmt(times.max()! * 1000, 0))), "
                   + "\(fmt(Double(opts.batchSize) / (r.trainMs / 1000))) triplets/s, \(fmt(r.trainTokens / (r.trainMs / 1000), 0)) tokens/s, "
-                  + "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; "
+                  + (opts.breakdown ? "\(fmt(flopsPerStep / 1e9)) GFLOP/step → \(fmt(flopsPerStep / 1e9 / (r.trainMs / 1000))) GFLOP/s; " : "")
                   + "CPU time \(fmt(r.trainCPUms, 0)) ms/step")
             print("")
             if ranks > 1 {
@@ -280,12 +297,13 @@ for r in results {
     let trainUp = base.map { opts.train ? "\(fmt($0.trainMs / r.trainMs, 2))×, \(fmt($0.trainCPUms / r.trainCPUms, 2))×" : "–" } ?? "–"
     let embedUp = base.map { opts.embed ? "\(fmt($0.embedMs / r.embedMs, 2))×, \(fmt($0.embedCPUms / r.embedCPUms, 2))×" : "–" } ?? "–"
     print("| \(r.model.rawValue) | \(r.precision.rawValue) | \(opts.train ? fmt(r.trainMs, 0) : "–") | \(opts.train ? fmt(r.trainCPUms, 0) : "–") | \(opts.train ? fmt(Double(opts.batchSize) / t) : "–") | "
-          + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train ? fmt(r.trainFlops / 1e9 / t) : "–") | "
+          + "\(opts.train ? fmt(r.trainTokens / t, 0) : "–") | \(opts.train && opts.breakdown ? fmt(r.trainFlops / 1e9 / t) : "–") | "
           + "\(opts.embed ? fmt(r.embedMs, 0) : "–") | \(opts.embed ? fmt(r.embedCPUms, 0) : "–") | \(opts.embed ? fmt(Double(opts.embedCount) / e, 0) : "–") | "
           + "\(opts.embed ? fmt(r.embedFlops / 1e9 / e) : "–") | \(trainUp) | \(embedUp) |")
 }
 print("")
 print("- load average at end: \(loadAverage())")
+print("- peak resident memory (VmHWM): \(peakRSS())")
 communicator.finish()
 
 // MARK: - Report pieces

@@ -8,13 +8,26 @@ import Inference
 struct Evaluate: Tool {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Measure a model: triplet accuracy, or retrieval metrics (NDCG@10, MRR@10, …) as a search engine.",
+        abstract: "Measure a model: triplet accuracy, retrieval metrics (NDCG@10, MRR@10, …) as a search engine, or STS correlation on scored pairs.",
         discussion: """
             --task triplet (the default) computes what sentence-transformers' TripletEvaluator \
             does: the share of triplets where sim(anchor, positive) > sim(anchor, negative), for \
             cosine and dot similarity and for (negative) Euclidean and Manhattan distance. The \
             input is zstd/plain JSON Lines with the triplet columns (tokenized here with the \
             model's tokenizer), or a tokens file from `tokenize` (.safetensors).
+
+            --task sts computes what its EmbeddingSimilarityEvaluator does on (sentence1, \
+            sentence2, score) pairs: the Pearson and Spearman correlations (Spearman with tied \
+            values sharing their average rank, as scipy) between the gold scores and the cosine, \
+            Euclidean, Manhattan and dot similarities of the two sentences' embeddings, under its \
+            names: pearson_cosine, spearman_cosine, …, pearson_max, spearman_max. The input is \
+            JSON Lines or a tokens file made with --score-column.
+
+            --dims N (triplet, sts) evaluates the vectors cut to their first N dimensions (a \
+            Matryoshka model's short embeddings), re-normalized when the model normalizes. \
+            (sentence-transformers' truncate_dim does not re-normalize: cosine metrics agree, dot \
+            metrics differ.) A list, --dims 384,128,64, embeds once and reports each size under \
+            "by_dims".
 
             --report FILE.html (triplets) writes one self-contained page (no scripts, nothing fetched): the \
             accuracies (beside --baseline's, e.g. the base model's result file), the training curves \
@@ -52,17 +65,22 @@ struct Evaluate: Tool {
               evaluate --task retrieval --model models/my-model data/scifact          # a BEIR folder
               evaluate --task retrieval --model models/my-model --columns question,answer qa-test.jsonl.zst
               evaluate --model models/my-model --bf16 data/nb-nn/test.jsonl.zst   # bf16 matrix products
+              evaluate --model models/my-model --dims 64 data/nb-nn/test.jsonl.zst
+              evaluate --model models/my-model --dims 384,128,64 data/nb-nn/test.jsonl.zst
+              evaluate --model models/my-model --task sts data/sts/test.jsonl.zst
+              evaluate --model models/my-model --task sts --columns s1,s2 --score-column label pairs.jsonl
             """,
         version: EmbedKitVersion.string
     )
 
     enum Task: String, ExpressibleByArgument, CaseIterable {
-        case triplet, retrieval
+        case triplet, retrieval, sts
     }
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("What to measure: triplet accuracy, or retrieval metrics.", valueName: "triplet|retrieval"))
+    @Option(name: .long, help: ArgumentHelp("What to measure: triplet accuracy, retrieval metrics, or STS correlation of scored pairs.",
+                                            valueName: "triplet|retrieval|sts"))
     var task = Task.triplet
 
     @Argument(help: ArgumentHelp(
@@ -74,7 +92,7 @@ struct Evaluate: Tool {
     var data: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "The column names: anchor,positive,negative (triplet; that is the default), anchor,positive (retrieval on pairs; default: the first two).",
+        "The column names: anchor,positive,negative (triplet; that is the default), anchor,positive (retrieval on pairs; default: the first two), sentence1,sentence2 (sts; that is the default).",
         valueName: "names"))
     var columns: String?
 
@@ -87,15 +105,22 @@ struct Evaluate: Tool {
     @Option(name: .customLong("score-functions"), help: ArgumentHelp("Retrieval: the similarities to rank by.", valueName: "cosine,dot"))
     var scoreFunctions = "cosine,dot"
 
+    @Option(name: .customLong("score-column"), help: ArgumentHelp("sts: the gold score column.", valueName: "name"))
+    var scoreColumn = "score"
+
+    @Option(name: .long, help: ArgumentHelp("Triplet and sts: evaluate the vectors cut to their first N dimensions (Matryoshka); a list N,M,… reports each.",
+                                            valueName: "n[,m…]"))
+    var dims: String?
+
     @OptionGroup var batch: BatchOptions
 
-    @Option(name: .customLong("max-samples"), help: ArgumentHelp("Evaluate only the first N triplets.", valueName: "n"))
+    @Option(name: .customLong("max-samples"), help: ArgumentHelp("Evaluate only the first N triplets (or pairs).", valueName: "n"))
     var maxSamples: Int?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Write the JSON result here instead of stdout (atomically).", valueName: "file"))
     var output: String = "-"
 
-    @Option(name: .long, help: ArgumentHelp("Also append a row to this CSV (TripletEvaluator's columns).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Also append a row to this CSV (TripletEvaluator's or EmbeddingSimilarityEvaluator's columns).", valueName: "file"))
     var csv: String?
 
     @Option(name: .long, help: ArgumentHelp("Also write an HTML report here: accuracies, training curves, the best and worst triplets.", valueName: "file.html"))
@@ -111,26 +136,52 @@ struct Evaluate: Tool {
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
+    /// The text columns of triplet and sts: --columns, or the task's defaults.
+    var textColumns: [String] {
+        (columns ?? (task == .sts ? "sentence1,sentence2" : "anchor,positive,negative"))
+            .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// --dims as numbers (nil when absent or not a list of integers).
+    var dimsList: [Int]? {
+        guard let dims else { return nil }
+        let list = dims.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return list.contains(nil) ? nil : list.map { $0! }
+    }
+
     func validate() throws {
         if baseline != nil, report == nil { throw ValidationError("--baseline is shown in the report: give --report too") }
         if reportRows < 0 { throw ValidationError("--report-rows must not be negative") }
-        if task == .retrieval, report != nil { throw ValidationError("--report shows triplets: it is for --task triplet") }
-        if let columns {
-            let n = columns.split(separator: ",").count
-            if task == .triplet, n != 3 { throw ValidationError("--columns needs three names: anchor,positive,negative") }
-            if task == .retrieval, n != 2 { throw ValidationError("--columns needs two names for retrieval: anchor,positive") }
-        }
-        if task == .retrieval {
+        if task != .triplet, report != nil { throw ValidationError("--report shows triplets: it is for --task triplet") }
+        switch task {
+        case .triplet, .sts:
+            let wanted = task == .sts ? 2 : 3
+            guard textColumns.count == wanted, !textColumns.contains(where: \.isEmpty) else {
+                throw ValidationError(task == .sts ? "--columns needs two names for sts: sentence1,sentence2"
+                                                   : "--columns needs three names: anchor,positive,negative")
+            }
+        case .retrieval:
+            if let columns, columns.split(separator: ",").count != 2 {
+                throw ValidationError("--columns needs two names for retrieval: anchor,positive")
+            }
             let names = scoreFunctions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !names.isEmpty, names.allSatisfy({ ScoreFunction(rawValue: $0) != nil }) else {
                 throw ValidationError("--score-functions takes cosine, dot or cosine,dot, not '\(scoreFunctions)'")
             }
+            if dims != nil { throw ValidationError("--dims is for --task triplet and sts") }
         }
         if input != nil, data != nil { throw ValidationError("give the input once: as an argument or with --data") }
         if let maxSamples, maxSamples < 1 { throw ValidationError("--max-samples must be positive") }
+        if dims != nil {
+            guard let list = dimsList, list.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--dims needs positive whole numbers, separated by commas: '\(dims!)'")
+            }
+            if list.count > 1, csv != nil { throw ValidationError("--csv takes one --dims value, not a list") }
+            if list.count > 1, report != nil { throw ValidationError("--report takes one --dims value, not a list") }
+        }
     }
 
-    /// The triplets file: the argument, or --data; stdin when neither is given.
+    /// The input file: the argument, or --data; stdin when neither is given.
     var inputPath: String { input ?? data ?? "-" }
 
     /// --columns as a list (nil: the task's default).
@@ -140,31 +191,69 @@ struct Evaluate: Tool {
         threads.apply()
         log.apply()
         if task == .retrieval { return try executeRetrieval() }
-        let cols = columnList ?? ["anchor", "positive", "negative"]
+        let cols = textColumns
         let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
                                         bf16: precision.bf16)
+        // Every size is checked against the model; one size cuts as the embedder embeds, a list is
+        // cut from the full vectors of one pass.
+        let sizes = dimsList ?? [embedder.dimension]
+        for d in sizes { try embedder.truncate(to: d) }
+        try embedder.truncate(to: sizes.count == 1 ? dimsList?.first : nil)
         // Read the baseline first: a wrong path should fail before the model runs.
         let baselineMetrics = try baseline.map { try TripletMetrics(json: try FileSystem.readJSON($0), source: $0) }
         let progress = ProgressBar("evaluate", unit: "texts")
-        let metrics: TripletMetrics
+        let extra: [(String, JSON)] = [("model", .string(model.model)), ("data", .string(inputPath))]
+        let results: [JSON]
+        var tripletMetrics: TripletMetrics? = nil
         var extremes = TripletExtremes(k: report == nil ? 0 : reportRows)
         var textsNote: String? = nil
-        if inputPath.hasSuffix(".safetensors") {
-            let table = try TokenizedFile(path: inputPath)
-            metrics = try TripletEvaluator.evaluate(model: embedder.model, table: table, columns: cols, limit: maxSamples,
-                                                    batchSize: batch.batchSize, progress: progress,
-                                                    observe: report == nil ? nil : { extremes.add(row: $0, positive: $1, negative: $2) })
-            if report != nil { textsNote = try attachTexts(&extremes, tokens: table, columns: cols) }
-        } else {
-            metrics = try evaluateJSONL(embedder: embedder, columns: cols, progress: progress, extremes: &extremes)
+        switch task {
+        case .triplet, .retrieval:  // retrieval returned above
+            let metrics: [TripletMetrics]
+            if inputPath.hasSuffix(".safetensors") {
+                let table = try TokenizedFile(path: inputPath)
+                metrics = try TripletEvaluator.evaluate(model: embedder.model, table: table, columns: cols, limit: maxSamples,
+                                                        batchSize: batch.batchSize, dims: sizes, progress: progress,
+                                                        observe: report == nil ? nil : { extremes.add(row: $0, positive: $1, negative: $2) })
+                if report != nil { textsNote = try attachTexts(&extremes, tokens: table, columns: cols) }
+            } else {
+                metrics = try evaluateJSONL(embedder: embedder, columns: cols, dims: sizes, progress: progress, extremes: &extremes)
+            }
+            if let csv { try TripletEvaluator.appendCSV(path: csv, metrics: metrics[0], epoch: 0, steps: 0) }
+            tripletMetrics = metrics[0]
+            results = metrics.map { $0.json() }
+        case .sts:
+            let metrics: [SimilarityMetrics]
+            if inputPath.hasSuffix(".safetensors") {
+                let table = try TokenizedFile(path: inputPath)
+                metrics = try SimilarityEvaluator.evaluate(model: embedder.model, table: table, columns: cols, scoreColumn: scoreColumn,
+                                                           limit: maxSamples, batchSize: batch.batchSize, dims: sizes, progress: progress)
+            } else {
+                metrics = try evaluateSTS(embedder: embedder, columns: cols, dims: sizes, progress: progress)
+            }
+            if let csv { try SimilarityEvaluator.appendCSV(path: csv, metrics: metrics[0], epoch: 0, steps: 0) }
+            results = metrics.map { $0.json() }
         }
+        var out: JSONObject
+        if let list = dimsList, list.count > 1 {
+            out = JSONObject(extra)
+            out["dims"] = .array(list.map { .number(Double($0)) })
+            out["by_dims"] = .array(zip(list, results).map { d, r in
+                var o = r.object!
+                o["dims"] = .number(Double(d))
+                return .object(o)
+            })
+        } else {
+            out = results[0].object!
+            for (k, v) in extra { out[k] = v }
+            if let d = dimsList?.first { out["dims"] = .number(Double(d)) }
+        }
+        let result = JSON.object(out)
         progress.finish()
-        let result = metrics.json(extra: [("model", .string(model.model)), ("data", .string(inputPath))])
         let w = try ByteWriter(path: output)
         try w.write(result.serialized(indent: 2) + "\n")
         try w.commit()
-        if let csv { try TripletEvaluator.appendCSV(path: csv, metrics: metrics, epoch: 0, steps: 0) }
-        if let report {
+        if let report, let metrics = tripletMetrics {
             var results = [EvaluationReport.Result(label: FileSystem.basename(model.model), metrics: metrics, source: model.model)]
             if let baseline, let b = baselineMetrics {
                 let json = try FileSystem.readJSON(baseline)
@@ -197,36 +286,78 @@ struct Evaluate: Tool {
         return nil
     }
 
+    /// Scored pairs from JSON Lines: the texts are embedded in chunks; only the similarities' inputs
+    /// (two vectors and a score per pair) are kept for the correlations.
+    func evaluateSTS(embedder: TextEmbedder, columns cols: [String], dims: [Int], progress: ProgressBar) throws -> [SimilarityMetrics] {
+        let reader = try JSONLReader(path: inputPath)
+        var u: [Float] = [], v: [Float] = [], scores: [Double] = []
+        var done = false
+        while !done {
+            var texts: [[String]] = [[], []]
+            while texts[0].count < 2048, maxSamples.map({ scores.count < $0 }) ?? true {
+                guard let row = try reader.next() else { done = true; break }
+                for (k, c) in cols.enumerated() {
+                    guard let s = row[c]?.string else {
+                        throw EmbedError("\(inputPath):\(reader.lineNumber): \(row[c] == nil ? "no column" : "not a string:") '\(c)'")
+                    }
+                    texts[k].append(s)
+                }
+                guard let score = row[scoreColumn]?.double, score.isFinite else {
+                    throw EmbedError("\(inputPath):\(reader.lineNumber): no numeric score column '\(scoreColumn)' (--score-column)")
+                }
+                scores.append(score)
+            }
+            if texts[0].isEmpty { break }
+            if let maxSamples, scores.count >= maxSamples { done = true }
+            u += try embedder.embed(texts[0], progress: progress)
+            v += try embedder.embed(texts[1], progress: progress)
+        }
+        guard scores.count >= 2 else { throw EmbedError("\(inputPath): STS needs at least 2 scored pairs, found \(scores.count)") }
+        let n = scores.count, C = embedder.outputDimension
+        return dims.map { d in
+            SimilarityEvaluator.score(cut(u, rows: n, dimension: C, to: d, embedder), cut(v, rows: n, dimension: C, to: d, embedder),
+                                      scores: scores, dimension: min(d, C))
+        }
+    }
+
     /// Streams the triplets in chunks, so any file size fits in memory (the report keeps only its
-    /// extremes' texts).
-    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], progress: ProgressBar,
-                       extremes: inout TripletExtremes) throws -> TripletMetrics {
+    /// extremes' texts, at the first of `dims`).
+    func evaluateJSONL(embedder: TextEmbedder, columns cols: [String], dims: [Int], progress: ProgressBar,
+                       extremes: inout TripletExtremes) throws -> [TripletMetrics] {
         let reader = try JSONLReader(path: inputPath)
         // A local copy: the observer closure may not capture an inout parameter.
         var kept = extremes
         defer { extremes = kept }
-        var total = TripletMetrics(cosine: 0, dot: 0, euclidean: 0, manhattan: 0, count: 0)
+        var total = dims.map { _ in TripletMetrics(cosine: 0, dot: 0, euclidean: 0, manhattan: 0, count: 0) }
         var done = false
         while !done {
             var rows: [[String]] = []
-            while rows.count < 2048, maxSamples.map({ total.count + rows.count < $0 }) ?? true {
+            while rows.count < 2048, maxSamples.map({ total[0].count + rows.count < $0 }) ?? true {
                 guard let row = try reader.nextRow(columns: cols) else { done = true; break }
                 rows.append(row)
             }
             if rows.isEmpty { break }
-            if let maxSamples, total.count + rows.count >= maxSamples { done = true }
+            if let maxSamples, total[0].count + rows.count >= maxSamples { done = true }
             let e = try (0..<3).map { c in try embedder.embed(rows.map { $0[c] }, progress: progress) }
-            let offset = total.count
+            let offset = total[0].count
             let keep = kept.k > 0
-            let m = TripletEvaluator.score(anchors: e[0], positives: e[1], negatives: e[2], count: rows.count,
-                                           dimension: embedder.dimension,
-                                           observe: keep ? { kept.add(row: offset + $0, positive: $1, negative: $2) } : nil)
+            let C = embedder.outputDimension
+            for (k, d) in dims.enumerated() {
+                let x = e.map { cut($0, rows: rows.count, dimension: C, to: d, embedder) }
+                let observe: ((Int, Double, Double) -> Void)? = keep && k == 0 ? { kept.add(row: offset + $0, positive: $1, negative: $2) } : nil
+                total[k] = total[k].merged(with: TripletEvaluator.score(anchors: x[0], positives: x[1], negatives: x[2],
+                                                                        count: rows.count, dimension: min(d, C), observe: observe))
+            }
             if keep {
                 for r in kept.rowsWithoutText where r >= offset && r < offset + rows.count { kept.attach(row: r, texts: rows[r - offset]) }
             }
-            total = total.merged(with: m)
         }
-        guard total.count > 0 else { throw EmbedError("\(inputPath): no triplets") }
+        guard total[0].count > 0 else { throw EmbedError("\(inputPath): no triplets") }
         return total
+    }
+
+    /// Vectors as the embedder made them, cut to `d` dimensions as it would cut them.
+    func cut(_ e: [Float], rows: Int, dimension C: Int, to d: Int, _ embedder: TextEmbedder) -> [Float] {
+        truncateEmbeddings(e, rows: rows, dimension: C, to: d, normalize: embedder.model.normalize || embedder.forceNormalize)
     }
 }

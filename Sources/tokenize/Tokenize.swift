@@ -15,7 +15,8 @@ struct Tokenize: Tool {
             Reads zstd/gzip/plain JSONL rows (the columns given by --columns) or, with --text, one \
             text per line, and writes a safetensors file with, per column C, `C.input_ids` (int32, \
             all rows' ids concatenated, special tokens included, truncated to the maximum length) \
-            and `C.offsets` (int64, rows + 1). Ids are exactly those of Hugging Face `tokenizers` \
+            and `C.offsets` (int64, rows + 1); with --score-column S, the numeric column S as \
+            `S.scores` (float32, one per row). Ids are exactly those of Hugging Face `tokenizers` \
             (texts are stripped first, as sentence-transformers does). ProgressBar goes to stderr.
 
             The maximum length defaults to the model's: sentence_bert_config.json max_seq_length, \
@@ -27,6 +28,8 @@ struct Tokenize: Tool {
                 --max-seq-length 128 -o train.tokens.safetensors -
               tokenize --model models/e5 --text -o ud.tokens.safetensors sentences.txt
               tokenize --model models/minilm --columns query,passage -o - in.jsonl > q.tokens.safetensors
+              tokenize --model models/minilm --columns sentence1,sentence2 --score-column score \\
+                -o sts.tokens.safetensors sts.jsonl.zst
             """,
         version: EmbedKitVersion.string
     )
@@ -35,6 +38,11 @@ struct Tokenize: Tool {
 
     @Option(name: .long, help: ArgumentHelp("Comma-separated JSONL columns to tokenize (default: anchor,positive,negative).", valueName: "a,b,…"))
     var columns: String?
+
+    @Option(name: .customLong("score-column"), help: ArgumentHelp(
+        "A numeric JSONL column to carry over as float32 scores (e.g. score, the gold similarity of sentence pairs for CoSENT and evaluate --task sts).",
+        valueName: "name"))
+    var scoreColumn: String?
 
     @Flag(name: .long, help: "Input is plain text, one text per line (column 'text').")
     var text = false
@@ -50,6 +58,7 @@ struct Tokenize: Tool {
 
     func validate() throws {
         if text, columns != nil { throw ValidationError("--text reads plain lines; it takes no --columns") }
+        if text, scoreColumn != nil { throw ValidationError("--text reads plain lines; it takes no --score-column") }
     }
 
     func execute() throws {
@@ -64,6 +73,7 @@ struct Tokenize: Tool {
             options.columns = columns.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
         }
         options.textLines = text
+        options.scoreColumn = scoreColumn
         options.maxSeqLength = model.maxSeqLength
         options.threads = Parallel.workers
         options.input = input

@@ -9,7 +9,7 @@ import Training
 struct Train: Tool {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a sentence-embedding model on (anchor, positive, negative) triplets.",
+        abstract: "Fine-tune a sentence-embedding model on triplets (and on scored pairs, with datasets: and cosent).",
         discussion: """
             Reads the training configuration (YAML; see configs/training_config.yaml, where every key \
             is documented), applies the command line's changes, validates everything, and trains.
@@ -34,6 +34,10 @@ struct Train: Tool {
                   Continue from the newest checkpoint-N in training.output_dir.
               train --resume models/norbert3-base-nli-norwegian/checkpoint-1500
                   Continue from a given checkpoint.
+              train --set training.loss=cached_mnrl --set training.per_device_train_batch_size=256
+                  A batch of 256 triplets in the memory of mini-batches of 32 (GradCache).
+              train --set 'training.matryoshka_dims=[768, 256, 64]'
+                  Matryoshka embeddings: the vectors cut to 256 or 64 dimensions work too.
               cat my.yaml | train --config - --check
                   Read the config from standard input.
               train --print-make-vars
@@ -85,8 +89,9 @@ struct Train: Tool {
     var modelDir: String?
 
     @Option(name: .customLong("train-tokens"), help: ArgumentHelp(
-        "The tokenized training split (default: data/<dataset>/<model>/<train_split>.tokens.safetensors; <train_split>-mined with mining.enabled).", valueName: "file"))
-    var trainTokens: String?
+        "The tokenized training split (default: data/<dataset>/<model>/<train_split>.tokens.safetensors; <train_split>-mined with mining.enabled); with a datasets: list, once per dataset, in order.",
+        valueName: "file"))
+    var trainTokens: [String] = []
 
     @Option(name: .customLong("eval-tokens"), help: ArgumentHelp(
         "The tokenized evaluation split (default: data/<dataset>/<model>/<eval_split>.tokens.safetensors, if it exists; 'none' to skip evaluation).",
@@ -143,7 +148,7 @@ struct Train: Tool {
         if modelCard {
             let d = options.config.dataset
             let evalPath = evalTokens == "none" ? nil : (evalTokens ?? paths.tokens(d.evalSplit))
-            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens ?? paths.tokens(paths.trainingSplit),
+            let card = try ModelCard.refresh(config: options.config, trainTokens: trainTokens.first ?? paths.tokens(paths.trainingSplit),
                                              evalTokens: evalPath)
             IO.log("Wrote the model card \(card)")
             return
@@ -163,9 +168,14 @@ struct Train: Tool {
     }
 
     func train(_ options: TrainOptions, paths: PipelinePaths, communicator: any Communicator) throws -> TrainingResult {
-        let d = options.config.dataset
-        let trainPath = trainTokens ?? paths.tokens(paths.trainingSplit)
-        let train = try TokenizedFile(path: trainPath)
+        let d = options.config.dataset, datasets = options.config.trainDatasets
+        guard trainTokens.isEmpty || trainTokens.count == datasets.count else {
+            throw ValidationError("--train-tokens: \(datasets.count) training dataset\(datasets.count == 1 ? "" : "s") need \(datasets.count) tokens files, got \(trainTokens.count)")
+        }
+        let trainPaths = trainTokens.isEmpty
+            ? [paths.tokens(paths.trainingSplit)] + datasets.dropFirst().map { paths.tokens(of: $0, $0.trainSplit) } : trainTokens
+        let train = try TokenizedFile(path: trainPaths[0])
+        let otherTrain = try trainPaths.dropFirst().map { (table: try TokenizedFile(path: $0) as any TokenTable, source: $0) }
         var eval: TokenizedFile? = nil
         var evalPath: String? = nil
         switch evalTokens {
@@ -173,11 +183,14 @@ struct Train: Tool {
         case .some(let p): evalPath = p
         case nil:
             let p = paths.tokens(d.evalSplit)
-            if FileManager.default.fileExists(atPath: p) { evalPath = p } else { IO.log("No \(p): training without evaluation") }
+            if options.config.training.evalTask == .triplet ? !d.isTriplets : d.scoreColumn != nil {
+                IO.log("Training without evaluation (it needs (anchor, positive, negative) triplets, or pairs for eval_task retrieval, as the first dataset)")
+            } else if FileManager.default.fileExists(atPath: p) { evalPath = p } else { IO.log("No \(p): training without evaluation") }
         }
         if let evalPath { eval = try TokenizedFile(path: evalPath) }
-        let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPath,
-                                    eval: eval, evalSource: evalPath, trainText: train.textSource, evalText: eval?.textSource)
+        let inputs = TrainingInputs(modelDirectory: modelDir ?? paths.modelDirectory, train: train, trainSource: trainPaths[0],
+                                    eval: eval, evalSource: evalPath, trainText: train.textSource, evalText: eval?.textSource,
+                                    otherTrain: otherTrain)
         let trainer = try Trainer(options: options, inputs: inputs, communicator: communicator)
         trainer.stopAfterStep = stopAfter
         Trainer.stopRequest.installHandlers()

@@ -21,7 +21,8 @@ import Training
                      "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                      "save_steps", "save_total_limit", "load_best_model_at_end", "eval_task", "metric_for_best_model",
                      "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16",
-                     "push_to_hub", "hub_model_id", "hub_private_repo"],
+                     "push_to_hub", "hub_model_id", "hub_private_repo", "loss", "mini_batch_size",
+                     "matryoshka_dims", "matryoshka_weights", "multi_dataset_sampler", "batch_sampler"],
         "model_card": ["model_name", "language", "license", "base_model", "datasets"],
         "mining": ["enabled", "model", "num_negatives", "range_min", "range_max", "max_score", "min_score",
                    "absolute_margin", "relative_margin", "sampling_strategy"],
@@ -145,6 +146,12 @@ import Training
           push_to_hub: true
           hub_model_id: my-org/nb-model
           hub_private_repo: true
+          loss: cached_mnrl
+          mini_batch_size: 8
+          matryoshka_dims: [64, 384, 128]
+          matryoshka_weights: [1, 2, 0.5]
+          multi_dataset_sampler: round_robin
+          batch_sampler: batch_sampler
         model_card:
           model_name: NorBERT3 fine-tuned
           language: [nb, nn]
@@ -174,7 +181,9 @@ import Training
                             lrScheduler: .polynomial, numCycles: 2.5, lrSchedulerPower: 0.5, lrEnd: 5e-6,
                             gradientAccumulationSteps: 4, evalSteps: 100, saveSteps: 200, saveTotalLimit: nil,
                             loadBestModelAtEnd: false, metricForBestModel: "loss", loggingSteps: 10, loggingDir: "logs/here",
-                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200", evalTask: .retrieval),
+                            seed: 7, resumeFromCheckpoint: "out/run/checkpoint-200", evalTask: .retrieval,
+                            loss: .cachedMNRL, miniBatchSize: 8, matryoshkaDims: [64, 384, 128], matryoshkaWeights: [1, 2, 0.5],
+                            multiDatasetSampler: .roundRobin, batchSampler: .batchSampler),
             modelCard: .init(modelName: "NorBERT3 fine-tuned", language: ["nb", "nn"], license: "mit", baseModel: "ltg/norbert3-xs",
                              datasets: ["org/nb-nn"]),
             mining: .init(enabled: true, model: "models/miner", numNegatives: 2, rangeMin: 3, rangeMax: 40, maxScore: 0.9,
@@ -302,7 +311,7 @@ import Training
               type: "cosine_with_restarts"
             """
         let message = Self.error(yaml)
-        #expect(message.contains("c.yaml:2:3: unknown key 'training.loss_function' (the seed project's setting, not used here: the loss is always MultipleNegativesRankingLoss"))
+        #expect(message.contains("c.yaml:2:3: unknown key 'training.loss_function' (the seed project's setting, not used here: the loss is training.loss: mnrl, cached_mnrl or cosent"))
         #expect(message.contains("c.yaml:3:3: unknown key 'training.fp16' (the seed project's setting, not used here: training runs in float32 on the CPU (training.bf16 gives bf16"))
         #expect(!message.contains("training.bf16'"), "bf16 is a key of this project")
         #expect(message.contains("c.yaml:6:1: unknown key 'evaluation'"))
@@ -322,7 +331,7 @@ import Training
         ("model:\n  name: null\n", "c.yaml:2:9: model.name must be a string, not null"),
         ("model:\n  name: [a]\n", "c.yaml:2:9: model.name must be a string, not a sequence"),
         ("model: 3\n", "c.yaml:1:8: 'model' must be a mapping of keys, not the integer 3"),
-        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, mining, not a sequence"),
+        ("- a\n", "c.yaml:1:1: the config must be a mapping with the sections model, dataset, training, model_card, mining, datasets, not a sequence"),
         ("training:\n  learning_rate: fast\n", "c.yaml:2:18: training.learning_rate must be a number, not the string 'fast'"),
         ("training:\n  learning_rate: .inf\n", "c.yaml:2:18: training.learning_rate must be a finite number"),
         ("training:\n  load_best_model_at_end: 1\n", "c.yaml:2:27: training.load_best_model_at_end must be true or false, not the integer 1"),

@@ -5,6 +5,8 @@ package protocol TokenTable: AnyObject {
     var columns: [String] { get }
     /// Row `row` of `column`: token ids with special tokens, valid while the table lives.
     func ids(column: String, row: Int) -> UnsafeBufferPointer<Int32>
+    /// A numeric column's values (e.g. a pair's gold score), one per row; nil when there is none.
+    func scores(column: String) -> [Float]?
 }
 
 /// A TokenTable held in memory.
@@ -12,10 +14,12 @@ package final class InMemoryTokenTable: TokenTable {
     package let columns: [String]
     package let rows: Int
     private let storage: [String: (ids: UnsafeMutablePointer<Int32>, offsets: [Int])]
+    private let scoreColumns: [String: [Float]]
 
-    /// `data[column][row]` are the ids.
-    package init(_ data: [(column: String, rows: [[Int32]])]) {
+    /// `data[column][row]` are the ids; `scores[column]` a numeric column's values.
+    package init(_ data: [(column: String, rows: [[Int32]])], scores: [String: [Float]] = [:]) {
         columns = data.map(\.column)
+        scoreColumns = scores
         rows = data.first?.rows.count ?? 0
         var s: [String: (ids: UnsafeMutablePointer<Int32>, offsets: [Int])] = [:]
         for (c, r) in data {
@@ -28,7 +32,10 @@ package final class InMemoryTokenTable: TokenTable {
             s[c] = (p, offsets)
         }
         storage = s
+        precondition(scores.values.allSatisfy { $0.count == rows }, "one score per row")
     }
+
+    package func scores(column: String) -> [Float]? { scoreColumns[column] }
 
     deinit { for (_, v) in storage { v.ids.deallocate() } }
 

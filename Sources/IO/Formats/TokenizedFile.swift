@@ -17,6 +17,8 @@ package final class TokenizedFile: @unchecked Sendable {
     package let vocabSize: Int?
     /// `pad_token_id` from the metadata, when present.
     package let padTokenId: Int32?
+    /// Numeric columns (`score_columns` in the metadata, tensors `<name>.scores`, float32 [rows]).
+    package let scoreColumns: [String: [Float]]
 
     private let file: SafetensorsFile
     private let columnIds: [UnsafePointer<Int32>]
@@ -109,6 +111,18 @@ package final class TokenizedFile: @unchecked Sendable {
         if let declared = metadata["rows"].flatMap({ Int($0) }), declared != rows {
             throw EmbedError("\(path): metadata says \(declared) rows but the offsets hold \(rows)")
         }
+        var scores: [String: [Float]] = [:]
+        if let listed = metadata["score_columns"] {
+            let names = (try? JSON.parse(listed))?.array?.compactMap(\.string) ?? []
+            for name in names {
+                let info = try file.info("\(name).scores")
+                guard info.dtype == .f32, info.shape == [rows] else {
+                    throw EmbedError("\(path): '\(name).scores' must be a float32 tensor of \(rows) values (it is \(info.dtype.rawValue) \(info.shape))")
+                }
+                scores[name] = try file.floats("\(name).scores")
+            }
+        }
+        scoreColumns = scores
         columnIds = ids
         columnOffsets = offsets
         columnIndex = index
@@ -117,6 +131,8 @@ package final class TokenizedFile: @unchecked Sendable {
     }
 
     deinit { for p in ownedCopies { p.deallocate() } }
+
+    package func scores(column: String) -> [Float]? { scoreColumns[column] }
 
     /// The position of `column` in `columns`, or nil.
     package func index(of column: String) -> Int? { columnIndex[column] }

@@ -22,6 +22,9 @@ package struct PipelinePaths: Sendable, Equatable {
     package let outputDirectory: String
     /// The split name training reads: the train split, or `<train_split>-mined` when mining.
     package let trainingSplit: String
+    /// `root/` (empty for `.`) and the model's slug, for the paths of further datasets.
+    private let prefix: String
+    private let modelSlug: String
 
     package init(config: TrainingConfig, root: String = ".") {
         let r = root == "." ? "" : (root.hasSuffix("/") ? root : root + "/")
@@ -32,6 +35,27 @@ package struct PipelinePaths: Sendable, Equatable {
         tokensDirectory = "\(r)data/\(dataset)/\(model)"
         outputDirectory = config.training.outputDir
         trainingSplit = config.mining.enabled ? PipelinePaths.minedSplit(config.dataset.trainSplit) : config.dataset.trainSplit
+        prefix = r
+        modelSlug = model
+    }
+
+    /// `data/<dataset>/<split>.jsonl.zst` of any dataset of a `datasets:` list.
+    package func split(of d: TrainingConfig.Dataset, _ name: String) -> String {
+        "\(prefix)data/\(PipelinePaths.slug(d.name))/\(name).jsonl.zst"
+    }
+
+    /// `data/<dataset>/<model>/<split>.tokens.safetensors` of any dataset of a `datasets:` list.
+    package func tokens(of d: TrainingConfig.Dataset, _ split: String) -> String {
+        "\(prefix)data/\(PipelinePaths.slug(d.name))/\(modelSlug)/\(split).tokens.safetensors"
+    }
+
+    /// The columns to fetch (text columns, then the score column) and tokenize's column flags.
+    static func fetchColumns(_ d: TrainingConfig.Dataset) -> String {
+        (d.columns + (d.scoreColumn.map { [$0] } ?? [])).joined(separator: ",")
+    }
+
+    static func tokenizeFlags(_ d: TrainingConfig.Dataset) -> String {
+        "--columns \(d.columns.joined(separator: ","))" + (d.scoreColumn.map { " --score-column \($0)" } ?? "")
     }
 
     /// The name of a split's mined triplets.
@@ -72,7 +96,8 @@ package struct PipelinePaths: Sendable, Equatable {
             ("TRAIN_SPLIT", d.trainSplit),
             ("EVAL_SPLIT", d.evalSplit),
             ("TEST_SPLIT", d.testSplit),
-            ("COLUMNS", d.columns.joined(separator: ",")),
+            ("COLUMNS", PipelinePaths.fetchColumns(d)),
+            ("TOKENIZE_COLUMNS", PipelinePaths.tokenizeFlags(d)),
             ("TRAIN_DATA", split(trainingSplit)),
             ("EVAL_DATA", split(d.evalSplit)),
             ("TEST_DATA", split(d.testSplit)),
@@ -80,7 +105,8 @@ package struct PipelinePaths: Sendable, Equatable {
             ("EVAL_TOKENS", tokens(d.evalSplit)),
             ("TEST_TOKENS", tokens(d.testSplit)),
             ("EVAL_TASK", config.training.evalTask.rawValue),
-            ("EVAL_COLUMNS", retrieval ? pairColumns : d.columns.joined(separator: ",")),
+            ("EVAL_COLUMNS", retrieval ? pairColumns : PipelinePaths.fetchColumns(d)),
+            ("EVAL_TOKENIZE_COLUMNS", retrieval ? "--columns \(pairColumns)" : PipelinePaths.tokenizeFlags(d)),
             ("EVAL_METRIC", retrieval ? "cosine_ndcg@10" : "cosine_accuracy"),
             ("MINING", g.enabled ? "true" : "false"),
             ("PAIRS_DATA", split(d.trainSplit)),
@@ -90,6 +116,19 @@ package struct PipelinePaths: Sendable, Equatable {
             ("MINE_MODEL", g.model ?? modelDirectory),
             ("MINE_FLAGS", mineFlags.joined(separator: " ")),
         ]
-        return lines.map { "\($0.0) := \($0.1)" }.joined(separator: "\n") + "\n"
+        // A `datasets:` list: the first dataset is the one above; the others are only trained on.
+        var more: [(String, String)] = []
+        if let list = config.datasets {
+            let others = Array(list.dropFirst().enumerated())
+            more.append(("EXTRA_DATASETS", others.map { String($0.offset + 2) }.joined(separator: " ")))
+            more.append(("EXTRA_TRAIN_TOKENS", others.map { tokens(of: $0.element, $0.element.trainSplit) }.joined(separator: " ")))
+            for (k, e) in others {
+                let n = "DATASET_\(k + 2)_"
+                more += [(n + "NAME", e.name), (n + "SPLIT", e.trainSplit), (n + "DATA", split(of: e, e.trainSplit)),
+                         (n + "TOKENS", tokens(of: e, e.trainSplit)), (n + "COLUMNS", PipelinePaths.fetchColumns(e)),
+                         (n + "TOKENIZE_COLUMNS", PipelinePaths.tokenizeFlags(e))]
+            }
+        }
+        return (lines + more).map { "\($0.0) := \($0.1)" }.joined(separator: "\n") + "\n"
     }
 }

@@ -51,10 +51,18 @@ package struct TrainingConfig: Sendable, Equatable {
         /// nil: the whole split.
         package var maxTrainSamples: Int?
         package var maxEvalSamples: Int?
+        /// A `datasets:` entry's text columns (any number for MNRL, two for CoSENT); nil: the three
+        /// anchor/positive/negative columns.
+        package var textColumns: [String]?
+        /// A numeric column of gold scores (CoSENT, STS evaluation).
+        package var scoreColumn: String?
+        /// This dataset's loss; nil: `training.loss`.
+        package var loss: TrainingLoss.Kind?
 
         package init(name: String, trainSplit: String, evalSplit: String, testSplit: String,
                     anchorColumn: String, positiveColumn: String, negativeColumn: String,
-                    maxTrainSamples: Int?, maxEvalSamples: Int?) {
+                    maxTrainSamples: Int?, maxEvalSamples: Int?, textColumns: [String]? = nil, scoreColumn: String? = nil,
+                    loss: TrainingLoss.Kind? = nil) {
             self.name = name
             self.trainSplit = trainSplit
             self.evalSplit = evalSplit
@@ -64,10 +72,16 @@ package struct TrainingConfig: Sendable, Equatable {
             self.negativeColumn = negativeColumn
             self.maxTrainSamples = maxTrainSamples
             self.maxEvalSamples = maxEvalSamples
+            self.textColumns = textColumns
+            self.scoreColumn = scoreColumn
+            self.loss = loss
         }
 
-        /// The three text columns in anchor, positive, negative order.
-        package var columns: [String] { [anchorColumn, positiveColumn, negativeColumn] }
+        /// The text columns in order: anchor, positive, negative (or a `datasets:` entry's `columns`).
+        package var columns: [String] { textColumns ?? [anchorColumn, positiveColumn, negativeColumn] }
+
+        /// Whether its rows are (anchor, positive, negative) triplets, which the triplet evaluation needs.
+        package var isTriplets: Bool { columns.count == 3 && scoreColumn == nil }
     }
 
     package struct Training: Sendable, Equatable {
@@ -115,6 +129,18 @@ package struct TrainingConfig: Sendable, Equatable {
         package var hubPrivateRepo: Bool?
         /// What evaluation measures (and so which metrics `metricForBestModel` may name).
         package var evalTask: EvalTask
+        /// The loss of every dataset that does not name its own.
+        package var loss: TrainingLoss.Kind
+        /// cached_mnrl: sequences per forward pass.
+        package var miniBatchSize: Int
+        /// MatryoshkaLoss around every dataset's loss: the dimensions (empty: none) and their weights
+        /// (nil: all 1).
+        package var matryoshkaDims: [Int]
+        package var matryoshkaWeights: [Double]?
+        /// Several datasets: in what order their batches come.
+        package var multiDatasetSampler: MultiDatasetSamplerKind
+        /// How rows are grouped into batches (sentence-transformers' `batch_sampler`).
+        package var batchSampler: BatchSamplerKind
 
         package init(outputDir: String, perDeviceTrainBatchSize: Int, perDeviceEvalBatchSize: Int,
                     numTrainEpochs: Double, maxSteps: Int, learningRate: Double, warmupRatio: Double,
@@ -122,7 +148,10 @@ package struct TrainingConfig: Sendable, Equatable {
                     lrSchedulerPower: Double, lrEnd: Double, gradientAccumulationSteps: Int, evalSteps: Int,
                     saveSteps: Int, saveTotalLimit: Int?, loadBestModelAtEnd: Bool, metricForBestModel: String,
                     loggingSteps: Int, loggingDir: String, seed: UInt64, resumeFromCheckpoint: String?,
-                    evalTask: EvalTask = .triplet) {
+                    evalTask: EvalTask = .triplet,
+                    loss: TrainingLoss.Kind = .mnrl, miniBatchSize: Int = 32, matryoshkaDims: [Int] = [],
+                    matryoshkaWeights: [Double]? = nil, multiDatasetSampler: MultiDatasetSamplerKind = .proportional,
+                    batchSampler: BatchSamplerKind = .noDuplicates) {
             self.outputDir = outputDir
             self.perDeviceTrainBatchSize = perDeviceTrainBatchSize
             self.perDeviceEvalBatchSize = perDeviceEvalBatchSize
@@ -147,6 +176,12 @@ package struct TrainingConfig: Sendable, Equatable {
             self.seed = seed
             self.resumeFromCheckpoint = resumeFromCheckpoint
             self.evalTask = evalTask
+            self.loss = loss
+            self.miniBatchSize = miniBatchSize
+            self.matryoshkaDims = matryoshkaDims
+            self.matryoshkaWeights = matryoshkaWeights
+            self.multiDatasetSampler = multiDatasetSampler
+            self.batchSampler = batchSampler
         }
 
         /// Triplets per optimizer step.
@@ -229,18 +264,33 @@ package struct TrainingConfig: Sendable, Equatable {
     }
 
     package var model: Model
+    /// The dataset (with `datasets:`, the first of them: its eval and test splits are the ones
+    /// evaluated).
     package var dataset: Dataset
+    /// `datasets:` — several training datasets, every batch from one; nil: `dataset` alone.
+    package var datasets: [Dataset]?
     package var training: Training
     package var modelCard: ModelCardSettings
     package var mining: Mining
 
-    package init(model: Model, dataset: Dataset, training: Training, modelCard: ModelCardSettings = ModelCardSettings(),
-                 mining: Mining = Mining()) {
+    package init(model: Model, dataset: Dataset, datasets: [Dataset]? = nil, training: Training,
+                 modelCard: ModelCardSettings = ModelCardSettings(), mining: Mining = Mining()) {
         self.model = model
         self.dataset = dataset
+        self.datasets = datasets
         self.training = training
         self.modelCard = modelCard
         self.mining = mining
+    }
+
+    /// Every training dataset: the `datasets:` list, or the single `dataset`.
+    package var trainDatasets: [Dataset] { datasets ?? [dataset] }
+
+    /// The loss a dataset trains with: its own or `training.loss`, with the Matryoshka settings.
+    package func loss(for d: Dataset) -> TrainingLoss {
+        let t = training
+        return TrainingLoss(kind: d.loss ?? t.loss, miniBatchSize: t.miniBatchSize, matryoshkaDims: t.matryoshkaDims,
+                            matryoshkaWeights: t.matryoshkaWeights.map { $0.map { Float($0) } })
     }
 
     /// Metrics `metric_for_best_model` may name for the triplet task: the triplet evaluator's
@@ -303,11 +353,28 @@ package struct TrainingConfig: Sendable, Equatable {
     package func summaryLines() -> [(label: String, text: String)] {
         let t = training, d = dataset
         func samples(_ n: Int?) -> String { n.map { "first \($0)" } ?? "all" }
-        var lines: [(label: String, text: String)] = [
-            ("Model", "\(model.name) (max_seq_length \(model.maxSeqLength))"),
-            ("Dataset", "\(d.name): train '\(d.trainSplit)' (\(samples(d.maxTrainSamples))), "
-                + "eval '\(d.evalSplit)' (\(samples(d.maxEvalSamples))), test '\(d.testSplit)'"),
-            ("Columns", "\(d.anchorColumn) / \(d.positiveColumn) / \(d.negativeColumn)"),
+        var lines: [(label: String, text: String)] = [("Model", "\(model.name) (max_seq_length \(model.maxSeqLength))")]
+        if let list = datasets {
+            for (k, e) in list.enumerated() {
+                lines.append(("Dataset \(k + 1)", "\(e.name): train '\(e.trainSplit)' (\(samples(e.maxTrainSamples))), columns "
+                    + e.columns.joined(separator: " / ") + (e.scoreColumn.map { ", score \($0)" } ?? "") + ", loss \(loss(for: e).description)"))
+            }
+            lines.append(("Evaluation", "\(d.name): eval '\(d.evalSplit)' (\(samples(d.maxEvalSamples))), test '\(d.testSplit)'"))
+            lines.append(("Batches", "\(t.multiDatasetSampler.rawValue) over the datasets, \(t.batchSampler.rawValue) within each"))
+        } else {
+            lines.append(("Dataset", "\(d.name): train '\(d.trainSplit)' (\(samples(d.maxTrainSamples))), "
+                + "eval '\(d.evalSplit)' (\(samples(d.maxEvalSamples))), test '\(d.testSplit)'"))
+            lines.append(("Columns", "\(d.anchorColumn) / \(d.positiveColumn) / \(d.negativeColumn)"))
+            lines.append(("Loss", loss(for: d).description + (t.batchSampler == .noDuplicates ? "" : ", batches: \(t.batchSampler.rawValue)")))
+        }
+        if trainDatasets.contains(where: { ($0.loss ?? t.loss) == .cachedMNRL }) {
+            lines.append(("Cached MNRL", "mini-batches of \(t.miniBatchSize) sequences"))
+        }
+        if !t.matryoshkaDims.isEmpty {
+            let weights = t.matryoshkaWeights.map { " (weights " + $0.map { Self.number($0) }.joined(separator: ", ") + ")" } ?? ""
+            lines.append(("Matryoshka", "dimensions " + t.matryoshkaDims.map(String.init).joined(separator: ", ") + weights))
+        }
+        lines += [
             ("Output", t.outputDir),
             ("Training length", t.maxSteps > 0
                 ? "\(t.maxSteps) steps (max_steps; num_train_epochs ignored)"

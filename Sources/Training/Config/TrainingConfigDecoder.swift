@@ -18,20 +18,25 @@ struct TrainingConfigDecoder {
                       "num_cycles", "lr_scheduler_power", "lr_end", "gradient_accumulation_steps", "eval_steps",
                       "save_steps", "save_total_limit", "load_best_model_at_end", "eval_task", "metric_for_best_model",
                       "logging_steps", "logging_dir", "seed", "resume_from_checkpoint", "bf16",
-                      "push_to_hub", "hub_model_id", "hub_private_repo"]),
+                      "push_to_hub", "hub_model_id", "hub_private_repo", "loss", "mini_batch_size",
+                      "matryoshka_dims", "matryoshka_weights", "multi_dataset_sampler", "batch_sampler"]),
         ("model_card", ["model_name", "language", "license", "base_model", "datasets"]),
         ("mining", ["enabled", "model", "num_negatives", "range_min", "range_max", "max_score", "min_score",
                     "absolute_margin", "relative_margin", "sampling_strategy"]),
     ]
 
-    static var sections: [String] { schema.map(\.section) }
+    /// The keys of each entry of the `datasets:` list (a section of its own, a sequence of mappings).
+    static let datasetEntryKeys = ["name", "train_split", "eval_split", "test_split", "columns", "score_column",
+                                   "max_train_samples", "max_eval_samples", "loss"]
+
+    static var sections: [String] { schema.map(\.section) + ["datasets"] }
 
     static func keys(of section: String) -> [String] { schema.first { $0.section == section }?.keys ?? [] }
 
     /// Keys of the seed project's config that this project does not have, and why; an unknown-key
     /// error for one of them says this instead of a far-fetched spelling suggestion.
     static let seedKeyNotes: [String: String] = [
-        "training.loss_function": "the loss is always MultipleNegativesRankingLoss (in-batch negatives plus the triplet's negative)",
+        "training.loss_function": "the loss is training.loss: mnrl, cached_mnrl or cosent (and a datasets: entry's loss)",
         "training.eval_strategy": "evaluation always happens every training.eval_steps steps",
         "training.save_strategy": "checkpoints are always saved every training.save_steps steps",
         "training.fp16": "training runs in float32 on the CPU (training.bf16 gives bf16 matrix products)",
@@ -55,6 +60,9 @@ struct TrainingConfigDecoder {
     /// `training.metric_for_best_model` as given, without `eval_` (nil: the eval task's default);
     /// checked against the task at the end, since the task may come later in the file.
     var metricForBestModel: (metric: String, given: String)?
+    /// Where the `dataset:` section and the `datasets:` list were given (they exclude each other).
+    var datasetMark: YAMLMark?
+    var datasetsMark: YAMLMark?
     var problems: [String] = []
 
     init(path: String) { self.path = path }
@@ -72,8 +80,70 @@ struct TrainingConfigDecoder {
                 problems.append("\(entry.key.mark): \(unknownKeyMessage(section: nil, key: section))")
                 continue
             }
-            applySection(section, entry.value)
+            if section == "datasets" { applyDatasets(entry.value) } else { applySection(section, entry.value) }
+            if section == "dataset" { datasetMark = entry.key.mark }
         }
+    }
+
+    /// `datasets:` — a list of mappings, each a training dataset with its own columns and loss.
+    mutating func applyDatasets(_ node: YAMLNode) {
+        datasetsMark = node.mark
+        if node.scalarText != nil, (try? node.resolved()) == .null {
+            config.datasets = nil
+            return
+        }
+        guard let items = node.items, !items.isEmpty else {
+            problems.append("\(node.mark): 'datasets' must be a non-empty list of datasets (each a mapping with name, train_split, columns, loss, …), not \(node.summary)")
+            return
+        }
+        var list: [TrainingConfig.Dataset] = []
+        for (i, item) in items.enumerated() {
+            let label = "datasets[\(i)]"
+            guard let entries = item.entries else {
+                problems.append("\(item.mark): \(label) must be a mapping of keys (name, train_split, columns, …), not \(item.summary)")
+                continue
+            }
+            var d = TrainingConfig.defaults.dataset
+            d.textColumns = d.columns
+            var named = false
+            for entry in entries {
+                let key = entry.key.scalarText ?? ""
+                guard Self.datasetEntryKeys.contains(key) else {
+                    var message = "\(entry.key.mark): unknown key '\(label).\(key)'"
+                    if let best = EditDistance.closest(to: key, among: Self.datasetEntryKeys),
+                       EditDistance.isPlausible(key, best.candidate, distance: best.distance) {
+                        message += " (did you mean '\(best.candidate)'?)"
+                    } else {
+                        message += " (a dataset's keys: \(Self.datasetEntryKeys.joined(separator: ", ")))"
+                    }
+                    problems.append(message)
+                    continue
+                }
+                let k = "\(label).\(key)", n = entry.value
+                do {
+                    switch key {
+                    case "name": d.name = try string(n, k); named = true
+                    case "train_split": d.trainSplit = try string(n, k)
+                    case "eval_split": d.evalSplit = try string(n, k)
+                    case "test_split": d.testSplit = try string(n, k)
+                    case "columns": d.textColumns = try self.list(n, k) { try string($0, k) }
+                    case "score_column": d.scoreColumn = try optional(n) { try string(n, k) }
+                    case "max_train_samples": d.maxTrainSamples = try optional(n) { try int(n, k) }
+                    case "max_eval_samples": d.maxEvalSamples = try optional(n) { try int(n, k) }
+                    case "loss": d.loss = try optional(n) { try choice(n, k, TrainingLoss.Kind.self) }
+                    default: break
+                    }
+                } catch let error as EmbedError {
+                    problems.append(error.message)
+                } catch {
+                    problems.append("\(n.mark): \(error)")
+                }
+                origins[k] = n.mark
+            }
+            if !named { problems.append("\(item.mark): \(label) needs a name (a hub dataset id or a local folder)") }
+            list.append(d)
+        }
+        config.datasets = list
     }
 
     mutating func applySection(_ section: String, _ node: YAMLNode) {
@@ -122,7 +192,9 @@ struct TrainingConfigDecoder {
             return
         }
         let parts = keyPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 1, Self.sections.contains(parts[0]) {
+        if parts == ["datasets"] {
+            applyDatasets(value)
+        } else if parts.count == 1, Self.sections.contains(parts[0]) {
             applySection(parts[0], value)
         } else if parts.count == 2, Self.sections.contains(parts[0]), Self.keys(of: parts[0]).contains(parts[1]) {
             applySection(parts[0], YAMLNode(.mapping([YAMLEntry(key: YAMLNode(.scalar(parts[1], .plain), mark: mark), value: value)]), mark: mark))
@@ -266,9 +338,33 @@ struct TrainingConfigDecoder {
         case "model_card.license": config.modelCard.license = try optional(n) { try string(n, k) }
         case "model_card.base_model": config.modelCard.baseModel = try optional(n) { try string(n, k) }
         case "model_card.datasets": config.modelCard.datasets = try optional(n) { try stringList(n, k) }
+        case "training.loss": config.training.loss = try choice(n, k, TrainingLoss.Kind.self)
+        case "training.mini_batch_size": config.training.miniBatchSize = try int(n, k)
+        case "training.matryoshka_dims": config.training.matryoshkaDims = try optional(n) { try list(n, k) { try int($0, k) } } ?? []
+        case "training.matryoshka_weights": config.training.matryoshkaWeights = try optional(n) { try list(n, k) { try double($0, k) } }
+        case "training.multi_dataset_sampler": config.training.multiDatasetSampler = try choice(n, k, MultiDatasetSamplerKind.self)
+        case "training.batch_sampler": config.training.batchSampler = try choice(n, k, BatchSamplerKind.self)
         default:
             throw EmbedError("\(n.mark): internal error: no decoder for '\(k)'")
         }
+    }
+
+    /// One of an enum's spellings, with the closest one suggested for a misspelling.
+    func choice<E: RawRepresentable & CaseIterable>(_ n: YAMLNode, _ key: String, _: E.Type) throws -> E where E.RawValue == String {
+        let name = try string(n, key)
+        if let v = E(rawValue: name) { return v }
+        let valid = E.allCases.map(\.rawValue)
+        var message = "\(n.mark): \(key): unknown value '\(name)'"
+        if let best = EditDistance.closest(to: name, among: valid), EditDistance.isPlausible(name, best.candidate, distance: best.distance) {
+            message += " (did you mean '\(best.candidate)'?)"
+        }
+        throw EmbedError(message + "; valid: \(valid.joined(separator: ", "))")
+    }
+
+    /// A YAML sequence (`[a, b]` or one `- item` a line), each item decoded by `item`.
+    func list<T>(_ n: YAMLNode, _ key: String, _ item: (YAMLNode) throws -> T) throws -> [T] {
+        guard let items = n.items else { throw EmbedError("\(n.mark): \(key) must be a list, e.g. [a, b], not \(n.summary)") }
+        return try items.map(item)
     }
 
     func optional<T>(_ n: YAMLNode, _ body: () throws -> T) throws -> T? {
@@ -401,6 +497,26 @@ struct TrainingConfigDecoder {
             let key = lastSet("training.save_steps", "training.eval_steps", "training.load_best_model_at_end")
             problems.append("\(origin(key)): training.save_steps (\(t.saveSteps)) must be a multiple of training.eval_steps (\(t.evalSteps)) when load_best_model_at_end is true, so that the best evaluation has a checkpoint")
         }
+        check(t.miniBatchSize >= 1, "training.mini_batch_size", "must be at least 1, got \(t.miniBatchSize)")
+        if let bad = t.matryoshkaDims.first(where: { $0 < 1 }) {
+            check(false, "training.matryoshka_dims", "must be positive dimensions, got \(bad)")
+        }
+        if let w = t.matryoshkaWeights {
+            if t.matryoshkaDims.isEmpty {
+                check(false, "training.matryoshka_weights", "needs training.matryoshka_dims")
+            } else {
+                check(w.count == t.matryoshkaDims.count, "training.matryoshka_weights",
+                      "needs one weight per dimension of training.matryoshka_dims (\(t.matryoshkaDims.count)), got \(w.count)")
+            }
+        }
+        if let list = config.datasets {
+            if let datasetMark, let datasetsMark {
+                problems.append("\(datasetsMark): 'datasets' and 'dataset' (at \(datasetMark)) exclude each other: list every dataset under datasets")
+            }
+            for (i, e) in list.enumerated() { checkEntry(e, label: "datasets[\(i)]") }
+        } else if d.loss == nil, t.loss == .cosent {
+            check(false, "training.loss", "cosent needs (sentence1, sentence2, score) pairs: give them as a datasets: entry with columns and score_column")
+        }
         if let dir = loggingDir { check(!dir.isEmpty, "training.logging_dir", "must not be empty (null means <output_dir>/logs)") }
         if let r = t.resumeFromCheckpoint { check(!r.isEmpty, "training.resume_from_checkpoint", "must not be empty (null for a fresh start)") }
         if let id = t.hubModelID {
@@ -432,7 +548,32 @@ struct TrainingConfigDecoder {
         try throwProblems()
         t.loggingDir = loggingDir ?? TrainingConfigDecoder.join(t.outputDir, "logs")
         config.training = t
+        // The first dataset of a list is the one evaluated during training and tested after it.
+        if let first = config.datasets?.first { config.dataset = first }
         return config
+    }
+
+    /// A `datasets:` entry's columns, limits and loss.
+    mutating func checkEntry(_ e: TrainingConfig.Dataset, label: String) {
+        func at(_ key: String) -> String { origins["\(label).\(key)"]?.description ?? datasetsMark?.description ?? path }
+        let columns = e.columns
+        for (key, value) in [("name", e.name), ("train_split", e.trainSplit), ("eval_split", e.evalSplit), ("test_split", e.testSplit)]
+        where value.isEmpty {
+            problems.append("\(at(key)): \(label).\(key) must not be empty")
+        }
+        if columns.isEmpty || columns.contains(where: \.isEmpty) || Set(columns).count != columns.count {
+            problems.append("\(at("columns")): \(label).columns must be different, non-empty column names, got [\(columns.joined(separator: ", "))]")
+        }
+        if let s = e.scoreColumn, s.isEmpty || columns.contains(s) {
+            problems.append("\(at("score_column")): \(label).score_column must be a column of its own, not a text column")
+        }
+        for (key, value) in [("max_train_samples", e.maxTrainSamples), ("max_eval_samples", e.maxEvalSamples)] {
+            if let v = value, v < 1 { problems.append("\(at(key)): \(label).\(key) must be at least 1 (or null for the whole split), got \(v)") }
+        }
+        let kind = e.loss ?? config.training.loss
+        if let why = TrainingLoss(kind: kind).check(columns: columns.count, hasScores: e.scoreColumn != nil) {
+            problems.append("\(at(e.loss == nil ? "columns" : "loss")): \(label): \(why)")
+        }
     }
 
     static func join(_ dir: String, _ name: String) -> String {

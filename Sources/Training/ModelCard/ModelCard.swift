@@ -56,6 +56,73 @@ package struct ModelCard {
                 """)
     }
 
+    /// The losses a config trains with (every dataset's, once each), as the card lists them: for
+    /// MatryoshkaLoss, the wrapper and then the loss inside it, as sentence-transformers tags them.
+    package static func losses(_ config: TrainingConfig) -> [Loss] {
+        var out: [Loss] = []
+        for l in config.trainDatasets.map({ config.loss(for: $0) }) {
+            for card in cardLosses(l) where !out.contains(where: { $0.name == card.name && $0.parameters == card.parameters }) {
+                out.append(card)
+            }
+        }
+        return out
+    }
+
+    /// A `TrainingLoss` as sentence-transformers' card shows it (MatryoshkaLoss: it, then the inner loss).
+    package static func cardLosses(_ l: TrainingLoss) -> [Loss] {
+        let inner: Loss
+        switch l.kind {
+        case .mnrl: inner = .multipleNegativesRanking
+        case .cachedMNRL:
+            inner = Loss(name: "CachedMultipleNegativesRankingLoss", docsAnchor: "cachedmultiplenegativesrankingloss",
+                         parameters: .object(JSONObject([("scale", .number(Double(l.scale))), ("similarity_fct", "cos_sim"),
+                                                         ("mini_batch_size", .number(Double(l.miniBatchSize))),
+                                                         ("gather_across_devices", false)])),
+                         citation: """
+                            @misc{gao2021scaling,
+                                title={Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup},
+                                author={Luyu Gao and Yunyi Zhang and Jiawei Han and Jamie Callan},
+                                year={2021},
+                                eprint={2101.06983},
+                                archivePrefix={arXiv},
+                                primaryClass={cs.LG}
+                            }
+                            """)
+        case .cosent:
+            inner = Loss(name: "CoSENTLoss", docsAnchor: "cosentloss",
+                         parameters: .object(JSONObject([("scale", .number(Double(l.scale))), ("similarity_fct", "pairwise_cos_sim")])),
+                         citation: """
+                            @online{kexuefm-8847,
+                                title={CoSENT: A more efficient sentence vector scheme than Sentence-BERT},
+                                author={Su Jianlin},
+                                year={2022},
+                                month={Jan},
+                                url={https://kexue.fm/archives/8847},
+                            }
+                            """)
+        }
+        guard !l.matryoshkaDims.isEmpty else { return [inner] }
+        let matryoshka = Loss(name: "MatryoshkaLoss", docsAnchor: "matryoshkaloss",
+                              parameters: .object(JSONObject([
+                                  ("loss", .string(inner.name)),
+                                  ("matryoshka_dims", .array(l.matryoshkaDims.map { .number(Double($0)) })),
+                                  ("matryoshka_weights", .array(l.matryoshkaWeights.map { .number(Double($0)) })),
+                                  ("n_dims_per_step", -1),
+                              ])),
+                              citation: """
+                                @misc{kusupati2024matryoshka,
+                                    title={Matryoshka Representation Learning},
+                                    author={Aditya Kusupati and Gantavya Bhatt and Aniket Rege and Matthew Wallingford and Aditya Sinha and Vivek Ramanujan and William Howard-Snyder and Kaifeng Chen and Sham Kakade and Prateek Jain and Ali Farhadi},
+                                    year={2024},
+                                    eprint={2205.13147},
+                                    archivePrefix={arXiv},
+                                    primaryClass={cs.LG}
+                                }
+                                """)
+        return [matryoshka, inner]
+    }
+
+
     /// One evaluator's final results on one dataset (a `model-index` entry and a table column).
     package struct EvaluationResult {
         /// sentence-transformers' description of the evaluator class (`Triplet`).

@@ -94,7 +94,7 @@ extension ModelCard {
            let v = try? embedder.embed(usage) {
             similarities = cosineMatrix(v, count: usage.count, dimension: embedder.dimension)
         }
-        return ModelCard(
+        var card = ModelCard(
             title: settings.modelName ?? (baseModel.map { "SentenceTransformer based on \($0)" } ?? "SentenceTransformer"),
             baseModel: baseModel, baseModelSource: config.model.name, datasetIDs: datasetIDs, language: settings.language,
             license: settings.license, architecture: architecture(i.model), dimension: i.model.dimension,
@@ -103,6 +103,8 @@ extension ModelCard {
             loadBestModelAtEnd: t.loadBestModelAtEnd, hyperparameters: hyperparameters(config), widget: widget,
             usageTexts: usage, usageSimilarities: similarities, modelReference: modelReference(i),
             curvesFile: FileSystem.isFile(i.outputDirectory + "/" + curvesFileName) ? curvesFileName : nil)
+        card.losses = losses(config)
+        return card
     }
 
     /// What the usage snippet loads: the hub id when training pushes the model under a full id,
@@ -230,7 +232,8 @@ extension ModelCard {
             ("use_cpu", "True", "False"),
             ("dataloader_drop_last", "False", "False"),
             ("resume_from_checkpoint", t.resumeFromCheckpoint ?? "None", "None"),
-            ("batch_sampler", "no_duplicates", "batch_sampler"),
+            ("batch_sampler", t.batchSampler.rawValue, "batch_sampler"),
+        ] + (c.datasets == nil ? [] : [("multi_dataset_batch_sampler", t.multiDatasetSampler.rawValue, "proportional")]) + [
             ("warmup_ratio", "None", "None"),
         ]
     }
