@@ -61,16 +61,16 @@ enum FuzzTarget: String, CaseIterable {
             for name in checkpoint.names { _ = try? checkpoint.floats(name) }
         case .parquet:
             guard let file = try? ParquetFile(path: path), let rows = try? file.rows() else { return }
-            while let row = try? rows.next(), row != nil {}
+            while (try? rows.next()) != nil {}  // nil at the end or on an error
         case .jsonl:
             guard let reader = try? JSONLReader(path: path) else { return }
-            while let row = try? reader.next(), row != nil {}
+            while (try? reader.next()) != nil {}  // nil at the end or on an error
         case .csv:
             guard let reader = try? CSVReader(path: path) else { return }
-            while let row = try? reader.next(), row != nil {}
+            while (try? reader.next()) != nil {}  // nil at the end or on an error
         case .streams:
             guard let reader = try? LineReader(path: path) else { return }
-            while let line = try? reader.next(), line != nil {}
+            while (try? reader.next()) != nil {}  // nil at the end or on an error
         default:
             break
         }
