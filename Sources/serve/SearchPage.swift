@@ -1,5 +1,6 @@
 import Foundation
 import IO
+import Inference
 
 /// The search page at GET /: one server-rendered HTML document (a GET form and the hits as a
 /// list), with its style inline and no scripts, fonts or images, so it works offline and without
@@ -67,20 +68,6 @@ enum SearchPage {
         return html
     }
 
-    /// Text for HTML content and attribute values.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// Text for HTML content and attribute values (the report pages' escaping).
+    static func escape(_ s: String) -> String { SVG.escape(s) }
 }
