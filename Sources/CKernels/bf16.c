@@ -1,7 +1,8 @@
 // bf16 matrix products on AVX512-BF16 (vdpbf16ps: 32 multiply-adds of bf16 pairs into 16 fp32
 // sums per instruction, twice the rate of fp32 FMAs). Kept here rather than in a library because
-// OpenBLAS 0.3.21 as Debian builds it has no sbgemm and oneDNN's bf16 matmul was slower on our
-// shapes (BENCHMARKS.md, "bf16 matrix products").
+// OpenBLAS 0.3.21 as Debian builds it has no sbgemm, and oneDNN's bf16 matmul (Debian 2.6) is no
+// faster on our shapes (tools/bench_onednn.sh; BENCHMARKS.md, "bf16 matrix products") while it
+// would add an OpenMP thread pool beside ours.
 //
 // C = alpha·op(A)·op(B) + beta·C with op(A) [M, K] and op(B) [K, N], row-major, in the BLIS
 // manner: op(A) is packed to bf16 rows (pairs of k adjacent, one 32-bit word per pair: the

@@ -27,6 +27,7 @@ package final class TextEmbedder {
                              bf16: Bool = false) throws {
         let model = try SentenceModel.load(directory: directory)
         model.encoder.matmulPrecision = MatmulPrecision.resolve(bf16 ? .bf16 : .fp32)
+        model.encoder.freezeWeights()  // this model is only ever used for inference
         if let maxSeqLength {
             guard maxSeqLength > 0, maxSeqLength <= model.encoder.maxPositions else {
                 throw EmbedError("--max-seq-length \(maxSeqLength) must be between 1 and the model's \(model.encoder.maxPositions)")

@@ -248,7 +248,11 @@ for m in opts.models {
         }
 
         if opts.embed {
-            func pass() { for b in work.embed { _ = model.embed(b) } }
+            // As the inference tools run it: a model of its own with frozen weights (bf16: converted once).
+            let inference = m.build(seed: opts.seed)
+            inference.encoder.matmulPrecision = precision
+            inference.encoder.freezeWeights()
+            func pass() { for b in work.embed { _ = inference.embed(b) } }
             note("[\(m.rawValue) \(precision.rawValue)] embedding warm-up")
             pass()
             profiler.reset()

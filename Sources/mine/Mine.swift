@@ -112,6 +112,7 @@ struct Mine: Tool {
     var maxRows: Int?
 
     @OptionGroup var batch: BatchOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var log: LogOptions
 
@@ -153,7 +154,8 @@ struct Mine: Tool {
         // Fail on bad options before reading or embedding anything (the window needs the pairs'
         // positive counts; 1 checks everything else).
         _ = try options.resolved(maxPositives: 1)
-        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        bf16: precision.bf16)
         let prompts = try ModelPrompts.load(directory: model.model)
         if let f = prompts.similarityFunction, !["cosine", "dot"].contains(f) {
             throw EmbedError("\(model.model): similarity_fn_name '\(f)': mine ranks by cosine similarity (models with cosine or dot similarity)")

@@ -61,6 +61,7 @@ struct Serve: AsyncTool {
     var port = 8080
 
     @OptionGroup var batch: BatchOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .customLong("max-batch-tokens"), help: ArgumentHelp(
         "Tokens per forward pass: queued inputs are batched up to this many tokens (TEI's default).", valueName: "n"))
@@ -116,7 +117,8 @@ struct Serve: AsyncTool {
     func execute() async throws {
         threads.apply()
         log.apply()
-        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength)
+        let embedder = try TextEmbedder(directory: model.model, batchSize: batch.batchSize, maxSeqLength: model.maxSeqLength,
+                                        bf16: precision.bf16)
         let maxInputLength = embedder.model.maxSeqLength
         guard maxInputLength <= maxBatchTokens else {
             throw EmbedError("--max-batch-tokens \(maxBatchTokens) is below the model's max length \(maxInputLength): raise it or lower --max-seq-length")

@@ -70,6 +70,54 @@ struct Bf16Tests {
         #expect(dw.elementsEqual(dw1) { $0.bitPattern == $1.bitPattern })
     }
 
+    /// W's panels converted once (`FrozenWeightPanels`) give bit for bit the products of converting
+    /// W on every call, on one worker (few rows) and split; another weight's panels change the
+    /// result (so they are what the product reads).
+    @Test(arguments: [5, 301])
+    func frozenPanelsEqualPackingOnEveryCall(T: Int) {
+        let IC = 96, OC = 200
+        let x = Self.randoms(T * IC, seed: 4), w = Self.randoms(OC * IC, seed: 5), other = Self.randoms(OC * IC, seed: 6)
+        let b = Self.randoms(OC, seed: 7)
+        var want = [Float](repeating: 0, count: T * OC), got = want, wrong = want
+        linearForward(&want, x, w, b, T: T, IC: IC, OC: OC, precision: .bf16)
+        let panels = FrozenWeightPanels()
+        w.withUnsafeBufferPointer { wp in
+            other.withUnsafeBufferPointer { op in
+                panels.add(wp.baseAddress!, OC: OC, IC: IC)
+                panels.add(op.baseAddress!, OC: OC, IC: IC)
+                #expect(!panels.isEmpty)
+                linearForward(&got, x, wp.baseAddress!, b, T: T, IC: IC, OC: OC, precision: .bf16, packed: panels[wp.baseAddress!])
+                linearForward(&wrong, x, wp.baseAddress!, b, T: T, IC: IC, OC: OC, precision: .bf16, packed: panels[op.baseAddress!])
+            }
+        }
+        #expect(got.elementsEqual(want) { $0.bitPattern == $1.bitPattern })
+        #expect(!wrong.elementsEqual(want))
+    }
+
+    /// A frozen encoder infers exactly what it inferred before freezing.
+    @Test(arguments: ["bert", "norbert"])
+    func frozenEncoderInfersTheSame(_ arch: String) {
+        let enc = InferencePassTests.encoder(arch)
+        enc.matmulPrecision = .bf16
+        let batches = [[3, 9, 1], [40, 17, 33, 2, 64]].map { InferencePassTests.batch($0, seed: UInt64($0.count)) }
+        let before = batches.map { b in Array(UnsafeBufferPointer(start: enc.infer(b), count: b.tokenCount * enc.hiddenSize)) }
+        enc.freezeWeights()
+        for (b, want) in zip(batches, before) {
+            let got = Array(UnsafeBufferPointer(start: enc.infer(b), count: b.tokenCount * enc.hiddenSize))
+            #expect(got.elementsEqual(want) { $0.bitPattern == $1.bitPattern }, "\(arch) \(b.tokenCount) tokens")
+        }
+    }
+
+    /// Training a frozen encoder stops the process (its weights would go stale in the panels).
+    @Test func frozenEncoderRefusesTraining() async {
+        await #expect(processExitsWith: .failure) {
+            let enc = InferencePassTests.encoder("norbert")
+            enc.matmulPrecision = .bf16
+            enc.freezeWeights()
+            _ = enc.forward(InferencePassTests.batch([4], seed: 1), dropout: nil)
+        }
+    }
+
     // MARK: Backward passes against finite differences of the fp32 function
 
     @Test func linear() {

@@ -21,6 +21,8 @@ package final class BertEncoder: ConfiguredEncoder {
     private let values, grads: EncoderTensors<LayerTensors, EmbeddingTensors>
     private let core: EncoderCore<Activations>
     package var matmulPrecision: MatmulPrecision = .fp32
+    /// The linear weights' bf16 panels once `freezeWeights` has run with bf16 products.
+    private var frozen: FrozenWeightPanels?
 
     /// The parameters in PyTorch names (BertModel without the `bert.` prefix). Query, key and value
     /// are adjacent so that they form one [3C, C] matrix and one [3C] bias.
@@ -107,8 +109,22 @@ package final class BertEncoder: ConfiguredEncoder {
         run(batch, dropout: nil, inference: true)
     }
 
+    package func freezeWeights() {
+        guard matmulPrecision == .bf16, frozen == nil else { return }
+        let C = config.hiddenSize, I = config.intermediateSize, panels = FrozenWeightPanels()
+        for w in values.layers {
+            panels.add(w.wqkv, OC: 3 * C, IC: C)
+            panels.add(w.wo, OC: C, IC: C)
+            panels.add(w.w1, OC: I, IC: C)
+            panels.add(w.w2, OC: C, IC: I)
+        }
+        frozen = panels
+    }
+
     private func run(_ batch: PackedBatch, dropout: DropoutContext?, inference: Bool) -> UnsafeMutablePointer<Float> {
+        precondition(inference || frozen == nil, "a model frozen for inference (freezeWeights) cannot be trained")
         let C = config.hiddenSize, I = config.intermediateSize, L = config.layers, precision = matmulPrecision
+        let frozen = inference ? self.frozen : nil
         let sites = DropoutSites(dropout, batch: batch, hidden: config.hiddenDropout, attention: config.attentionDropout)
         let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions, precision: precision, inference: inference) { t, p in
             { take in Activations(T: t, P: p, C: C, I: I, L: L, inference: inference, take: take) }
@@ -132,20 +148,20 @@ package final class BertEncoder: ConfiguredEncoder {
             let w = values.layers[l], s = a.layers[l]
             let x = a.residual[l]
             // Self-attention: qkv[T, 3C] = x · Wqkvᵀ + b, then per sequence and head.
-            linearForward(s.qkv, x, w.wqkv, w.bqkv, T: T, IC: C, OC: 3 * C, precision: precision)
+            linearForward(s.qkv, x, w.wqkv, w.bqkv, T: T, IC: C, OC: 3 * C, precision: precision, packed: frozen?[w.wqkv])
             attentionForward(ctx: s.ctx, probs: s.probs, qkv: s.qkv, layout: pass.layout, C: C,
                              dropoutP: sites.attention, rng: sites.attentionRNG(layer: l), dropped: pass.dropped[l],
                              precision: precision)
             // ln1In = dropout(ctx · Woᵀ + bo) + x;  h1 = LN(ln1In)
-            linearForward(s.ln1In, s.ctx, w.wo, w.bo, T: T, IC: C, OC: C, precision: precision)
+            linearForward(s.ln1In, s.ctx, w.wo, w.bo, T: T, IC: C, OC: C, precision: precision, packed: frozen?[w.wo])
             sites.apply(sites.hidden, s.ln1In, from: s.ln1In, width: C, layer: l + 1, site: 1)
             add(s.ln1In, x, T * C)
             layerNormForward(s.h1, mean: s.ln1Mean, rstd: s.ln1Rstd, s.ln1In, w.ln1w, w.ln1b,
                              T: T, C: C, eps: config.layerNormEps)
             // Feed-forward: act = f(h1 · W1ᵀ + b1); ln2In = dropout(act · W2ᵀ + b2) + h1; out = LN(ln2In)
-            linearForward(s.inter, s.h1, w.w1, w.b1, T: T, IC: C, OC: I, precision: precision)
+            linearForward(s.inter, s.h1, w.w1, w.b1, T: T, IC: C, OC: I, precision: precision, packed: frozen?[w.w1])
             activationForward(s.act, s.inter, count: T * I, config.activation)
-            linearForward(s.ln2In, s.act, w.w2, w.b2, T: T, IC: I, OC: C, precision: precision)
+            linearForward(s.ln2In, s.act, w.w2, w.b2, T: T, IC: I, OC: C, precision: precision, packed: frozen?[w.w2])
             sites.apply(sites.hidden, s.ln2In, from: s.ln2In, width: C, layer: l + 1, site: 2)
             add(s.ln2In, s.h1, T * C)
             layerNormForward(a.residual[l + 1], mean: s.ln2Mean, rstd: s.ln2Rstd, s.ln2In, w.ln2w, w.ln2b,

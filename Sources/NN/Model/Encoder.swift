@@ -82,6 +82,11 @@ package protocol TransformerEncoder: AnyObject {
     /// valid until the next forward or inference; bit for bit those `forward(batch, dropout: nil)`
     /// gives. No `backward` may follow it.
     func infer(_ batch: PackedBatch) -> UnsafeMutablePointer<Float>
+    /// Declares the weights final, for tools that only run inference (embed, evaluate, mine,
+    /// serve): with bf16 products the linear layers' weights are then converted to bf16 once
+    /// (`FrozenWeightPanels`) instead of on every `infer`, with the same results. Call it after
+    /// setting `matmulPrecision`; a frozen encoder cannot be trained (`forward` refuses).
+    func freezeWeights()
     /// Given d(loss)/d(last hidden) [T, hiddenSize] for the last forward, adds parameter gradients.
     /// `layerDone(l)` is called as soon as transformer layer l's gradients are final (the last layer
     /// first; the embeddings' are final when backward returns), so that data-parallel training can

@@ -23,6 +23,8 @@ package final class NorbertEncoder: ConfiguredEncoder {
     private let values, grads: EncoderTensors<LayerTensors, EmbeddingTensors>
     private let core: EncoderCore<Activations>
     package var matmulPrecision: MatmulPrecision = .fp32
+    /// The linear weights' bf16 panels once `freezeWeights` has run with bf16 products.
+    private var frozen: FrozenWeightPanels?
 
     /// The parameters in PyTorch names as in ltgoslo's modeling_norbert.py (NorbertModel); the
     /// feed-forward's Linear layers have no bias, its LayerNorms no affine parameters.
@@ -121,8 +123,23 @@ package final class NorbertEncoder: ConfiguredEncoder {
         run(batch, dropout: nil, inference: true)
     }
 
+    package func freezeWeights() {
+        guard matmulPrecision == .bf16, frozen == nil else { return }
+        let D = config.hiddenSize, I = config.intermediateSize, panels = FrozenWeightPanels()
+        for w in values.layers {
+            panels.add(w.wqk, OC: 2 * D, IC: D)
+            panels.add(w.wv, OC: D, IC: D)
+            panels.add(w.wo, OC: D, IC: D)
+            panels.add(w.w1, OC: 2 * I, IC: D)
+            panels.add(w.w2, OC: D, IC: I)
+        }
+        frozen = panels
+    }
+
     private func run(_ batch: PackedBatch, dropout: DropoutContext?, inference: Bool) -> UnsafeMutablePointer<Float> {
+        precondition(inference || frozen == nil, "a model frozen for inference (freezeWeights) cannot be trained")
         let D = config.hiddenSize, I = config.intermediateSize, R = buckets.rows, L = config.layers, precision = matmulPrecision
+        let frozen = inference ? self.frozen : nil
         let sites = DropoutSites(dropout, batch: batch, hidden: config.hiddenDropout, attention: config.attentionDropout)
         let pass = core.beginForward(batch, dropout: sites, maxLength: maxPositions, precision: precision, inference: inference) { t, p in
             { take in Activations(T: t, P: p, D: D, I: I, R: R, L: L, inference: inference, take: take) }
@@ -144,25 +161,25 @@ package final class NorbertEncoder: ConfiguredEncoder {
             let w = values.layers[l], s = a.layers[l], x = a.residual[l]
             // Attention block: x1 = x + dropout(LN_post(out_proj(attention(LN_pre(x)))))
             layerNormForward(s.hn, mean: s.preMean, rstd: s.preRstd, x, nil, nil, T: T, C: D, eps: eps)
-            linearForward(s.qk, s.hn, w.wqk, w.bqk, T: T, IC: D, OC: 2 * D, precision: precision)
-            linearForward(s.v, s.hn, w.wv, w.bv, T: T, IC: D, OC: D, precision: precision)
+            linearForward(s.qk, s.hn, w.wqk, w.bqk, T: T, IC: D, OC: 2 * D, precision: precision, packed: frozen?[w.wqk])
+            linearForward(s.v, s.hn, w.wv, w.bv, T: T, IC: D, OC: D, precision: precision, packed: frozen?[w.wv])
             // Relative positions go through the same qk projection (with its bias), after dropout.
             sites.applyShared(sites.attention, s.relDrop, from: a.relNorm, count: R * D, layer: l + 1, site: 3)
-            linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D, precision: precision)
+            linearForward(s.pos, s.relDrop, w.wqk, w.bqk, T: R, IC: D, OC: 2 * D, precision: precision, packed: frozen?[w.wqk])
             relativeAttentionForward(ctx: s.ctx, probs: s.probs, qk: s.qk, v: s.v, pos: s.pos, buckets: buckets,
                                      layout: pass.layout, D: D, dropoutP: sites.attention, rng: sites.attentionRNG(layer: l),
                                      dropped: pass.dropped[l], precision: precision)
-            linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D, precision: precision)
+            linearForward(s.o, s.ctx, w.wo, w.bo, T: T, IC: D, OC: D, precision: precision, packed: frozen?[w.wo])
             layerNormForward(s.x1, mean: s.postMean, rstd: s.postRstd, s.o, w.postw, w.postb, T: T, C: D, eps: eps)
             sites.apply(sites.attention, s.x1, from: s.x1, width: D, layer: l + 1, site: 1)
             add(s.x1, x, T * D)
             // Feed-forward: x2 = x1 + dropout(W2 · LN(GEGLU(W1 · LN(x1))))
             layerNormForward(s.hn2, mean: s.mlpMean, rstd: s.mlpRstd, s.x1, nil, nil, T: T, C: D, eps: eps)
-            linearForward(s.u, s.hn2, w.w1, nil, T: T, IC: D, OC: 2 * I, precision: precision)
+            linearForward(s.u, s.hn2, w.w1, nil, T: T, IC: D, OC: 2 * I, precision: precision, packed: frozen?[w.w1])
             gegluForward(s.y, s.u, T: T, I: I)
             layerNormForward(s.yn, mean: s.ynMean, rstd: s.ynRstd, s.y, nil, nil, T: T, C: I, eps: eps)
             let out = a.residual[l + 1]
-            linearForward(out, s.yn, w.w2, nil, T: T, IC: I, OC: D, precision: precision)
+            linearForward(out, s.yn, w.w2, nil, T: T, IC: I, OC: D, precision: precision, packed: frozen?[w.w2])
             sites.apply(sites.hidden, out, from: out, width: D, layer: l + 1, site: 2)
             add(out, s.x1, T * D)
         }

@@ -6,11 +6,12 @@ import IO
 // Activations are row-major [T, C] over the packed tokens of a whole batch, so one sgemm covers
 // every sequence and no FLOP is spent on padding.
 
-/// y[T, OC] = x[T, IC] · Wᵀ + b  (products in `precision`, see MatmulPrecision)
+/// y[T, OC] = x[T, IC] · Wᵀ + b  (products in `precision`, see MatmulPrecision). `packed`: W's bf16
+/// panels from `FrozenWeightPanels` (bf16 only), which saves converting W on every call.
 package func linearForward(
     _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-    T: Int, IC: Int, OC: Int, precision: MatmulPrecision = .fp32
+    T: Int, IC: Int, OC: Int, precision: MatmulPrecision = .fp32, packed: UnsafePointer<UInt16>? = nil
 ) {
     guard T > 0 else { return }
     let t0 = OpProfiler.shared.begin()
@@ -20,7 +21,8 @@ package func linearForward(
         for t in 0..<T { (y + t * OC).update(from: b, count: OC) }
         beta = 1
     }
-    linearGemm(precision, transA: false, transB: true, M: T, N: OC, K: IC, x, lda: IC, w, ldb: IC, beta: beta, y, ldc: OC)
+    linearGemm(precision, transA: false, transB: true, M: T, N: OC, K: IC, x, lda: IC, w, ldb: IC, beta: beta, y, ldc: OC,
+               packedB: packed)
 }
 
 /// Given dy[T, OC]:
@@ -68,11 +70,12 @@ let gemmRowSplit: Bool = {
 package func linearGemm(
     _ precision: MatmulPrecision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
     _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
-    _ C: UnsafeMutablePointer<Float>, ldc: Int
+    _ C: UnsafeMutablePointer<Float>, ldc: Int, packedB: UnsafePointer<UInt16>? = nil
 ) {
     #if arch(x86_64) && !NOREMBED_PORTABLE
     if precision == .bf16 && MatmulPrecision.bf16Supported {
-        bf16LinearGemm(transA: transA, transB: transB, M: M, N: N, K: K, A, lda: lda, B, ldb: ldb, beta: beta, C, ldc: ldc)
+        bf16LinearGemm(transA: transA, transB: transB, M: M, N: N, K: K, A, lda: lda, B, ldb: ldb, beta: beta, C, ldc: ldc,
+                       packedB: packedB)
         return
     }
     #endif
@@ -114,30 +117,59 @@ package func gemm(
 
 #if arch(x86_64) && !NOREMBED_PORTABLE
 /// The bf16 product of a linear layer on all workers: first both operands are packed (rows of op(A)
-/// and column panels of op(B) split over the workers), then each worker computes its rows of C.
-/// Each element of C gets the same sums in the same order whatever the split, so the result does
-/// not depend on the worker count.
+/// and column panels of op(B) split over the workers; op(B) not at all when `packedB` holds it
+/// already), then each worker computes its rows of C. Each element of C gets the same sums in the
+/// same order whatever the split, so the result does not depend on the worker count.
 private func bf16LinearGemm(
     transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
     _ A: UnsafePointer<Float>, lda: Int, _ B: UnsafePointer<Float>, ldb: Int, beta: Float,
-    _ C: UnsafeMutablePointer<Float>, ldc: Int
+    _ C: UnsafeMutablePointer<Float>, ldc: Int, packedB: UnsafePointer<UInt16>?
 ) {
     let parts = min(Parallel.workers, max(1, M / 24))
-    guard parts > 1 else {
+    guard parts > 1 || packedB != nil else {
         gemm(.bf16, transA: transA, transB: transB, M: M, N: N, K: K, A, lda: lda, B, ldb: ldb, beta: beta, C, ldc: ldc)
         return
     }
     guard let ap = nk_bf16_scratch(2, nk_bf16_packed_a_size(M, K) + 32),
-          let bp = nk_bf16_scratch(3, nk_bf16_packed_b_size(K, N) + 32) else {
+          let bp = packedB.map({ UnsafeMutablePointer(mutating: $0) }) ?? nk_bf16_scratch(3, nk_bf16_packed_b_size(K, N) + 32) else {
         preconditionFailure("out of memory for the packed operands of a bf16 matrix product")
     }
     let panels = nk_bf16_panels(N)
     Parallel.forEach(parts) { k in
         nk_bf16_pack_a(ap, transA ? 1 : 0, M, K, A, lda, M * k / parts, M * (k + 1) / parts)
-        nk_bf16_pack_b(bp, transB ? 1 : 0, K, N, B, ldb, panels * k / parts, panels * (k + 1) / parts)
+        if packedB == nil { nk_bf16_pack_b(bp, transB ? 1 : 0, K, N, B, ldb, panels * k / parts, panels * (k + 1) / parts) }
     }
     Parallel.forEach(parts) { k in
         _ = nk_bf16_gemm_packed(ap, bp, M, N, K, 1, beta, C, ldc, M * k / parts, M * (k + 1) / parts)
     }
 }
 #endif
+
+/// The bf16 column panels of a model's linear weights, converted once, for a model whose weights
+/// no longer change (inference with bf16 products): every forward then converts only the
+/// activations. The products are bit for bit those of packing W on each call. Empty where bf16
+/// products cannot run.
+package final class FrozenWeightPanels {
+    private var panels: [UnsafePointer<Float>: UnsafeMutablePointer<UInt16>] = [:]
+
+    package init() {}
+
+    /// Converts W [OC, IC] (a linear layer's weight, as `linearForward` takes it) unless done already.
+    package func add(_ w: UnsafePointer<Float>, OC: Int, IC: Int) {
+        #if arch(x86_64) && !NOREMBED_PORTABLE
+        guard MatmulPrecision.bf16Supported, panels[w] == nil else { return }
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: nk_bf16_packed_b_size(IC, OC) + 32)
+        let n = nk_bf16_panels(OC), parts = Parallel.workers
+        Parallel.forEach(parts) { k in nk_bf16_pack_b(p, 1, IC, OC, w, IC, n * k / parts, n * (k + 1) / parts) }
+        panels[w] = p
+        #endif
+    }
+
+    /// W's panels, if `add` converted it.
+    package subscript(_ w: UnsafePointer<Float>) -> UnsafePointer<UInt16>? { panels[w].map { UnsafePointer($0) } }
+
+    /// Whether no weight was converted (fp32 products, or a CPU without AVX512-BF16).
+    package var isEmpty: Bool { panels.isEmpty }
+
+    deinit { for p in panels.values { p.deallocate() } }
+}
