@@ -111,14 +111,10 @@ package final class BertEncoder: ConfiguredEncoder {
 
     package func freezeWeights() {
         guard matmulPrecision == .bf16, frozen == nil else { return }
-        let C = config.hiddenSize, I = config.intermediateSize, panels = FrozenWeightPanels()
-        for w in values.layers {
-            panels.add(w.wqkv, OC: 3 * C, IC: C)
-            panels.add(w.wo, OC: C, IC: C)
-            panels.add(w.w1, OC: I, IC: C)
-            panels.add(w.w2, OC: C, IC: I)
-        }
-        frozen = panels
+        let C = config.hiddenSize, I = config.intermediateSize
+        frozen = FrozenWeightPanels(values.layers.flatMap { w -> [(UnsafeMutablePointer<Float>, OC: Int, IC: Int)] in
+            [(w.wqkv, 3 * C, C), (w.wo, C, C), (w.w1, I, C), (w.w2, C, I)]
+        })
     }
 
     private func run(_ batch: PackedBatch, dropout: DropoutContext?, inference: Bool) -> UnsafeMutablePointer<Float> {

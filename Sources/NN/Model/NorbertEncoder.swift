@@ -125,15 +125,10 @@ package final class NorbertEncoder: ConfiguredEncoder {
 
     package func freezeWeights() {
         guard matmulPrecision == .bf16, frozen == nil else { return }
-        let D = config.hiddenSize, I = config.intermediateSize, panels = FrozenWeightPanels()
-        for w in values.layers {
-            panels.add(w.wqk, OC: 2 * D, IC: D)
-            panels.add(w.wv, OC: D, IC: D)
-            panels.add(w.wo, OC: D, IC: D)
-            panels.add(w.w1, OC: 2 * I, IC: D)
-            panels.add(w.w2, OC: D, IC: I)
-        }
-        frozen = panels
+        let D = config.hiddenSize, I = config.intermediateSize
+        frozen = FrozenWeightPanels(values.layers.flatMap { w -> [(UnsafeMutablePointer<Float>, OC: Int, IC: Int)] in
+            [(w.wqk, 2 * D, D), (w.wv, D, D), (w.wo, D, D), (w.w1, 2 * I, D), (w.w2, D, I)]
+        })
     }
 
     private func run(_ batch: PackedBatch, dropout: DropoutContext?, inference: Bool) -> UnsafeMutablePointer<Float> {

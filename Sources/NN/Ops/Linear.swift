@@ -154,6 +154,12 @@ package final class FrozenWeightPanels {
 
     package init() {}
 
+    /// The panels of each (W [OC, IC], OC, IC).
+    package convenience init(_ weights: [(UnsafeMutablePointer<Float>, OC: Int, IC: Int)]) {
+        self.init()
+        for (w, oc, ic) in weights { add(w, OC: oc, IC: ic) }
+    }
+
     /// Converts W [OC, IC] (a linear layer's weight, as `linearForward` takes it) unless done already.
     package func add(_ w: UnsafePointer<Float>, OC: Int, IC: Int) {
         #if arch(x86_64) && !NOREMBED_PORTABLE
