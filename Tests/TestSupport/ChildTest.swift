@@ -24,27 +24,40 @@ package enum ChildTest {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
 
-    /// Runs the test function `name` in a child process; returns its exit status and its combined
-    /// output (for the failure message). `directory` is handed to the child.
+    /// Runs the test function `name` in a child process; returns its exit status (the signal
+    /// number if a signal ended it) and its combined output (for the failure message).
+    /// `directory` is handed to the child.
+    ///
+    /// Started with posix_spawn and reaped with waitpid rather than with Foundation's `Process`,
+    /// whose exit detection (a socket the child inherits) misses the exit when another process
+    /// spawned meanwhile inherits that socket too (swift-corelibs-foundation #4795): under the
+    /// sanitizers, two child tests started together waited forever on two zombies.
     package static func run(_ name: String, directory: String) throws -> (status: Int32, output: String) {
         guard let exe = executable else { throw ChildError("cannot find this test executable") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["--testing-library", "swift-testing", "--filter", "\(name)\\(\\)"]
         var env = ProcessInfo.processInfo.environment
         env[variable] = "\(name)=\(directory)"
-        process.environment = env
         let logPath = directory + "/child.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try log.close()
+        let arguments: [String] = [exe, "--testing-library", "swift-testing", "--filter", "\(name)\\(\\)"]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv, envp)
+        guard rc == 0 else { throw ChildError("cannot start \(exe): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw ChildError("waitpid: \(String(cString: strerror(errno)))") }
+        }
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, output)
+        // WIFEXITED / WEXITSTATUS / WTERMSIG (macros Swift does not import).
+        let code = status & 0x7F == 0 ? (status >> 8) & 0xFF : status & 0x7F
+        return (code, output)
     }
 
     package struct ChildError: Error, CustomStringConvertible {
