@@ -15,6 +15,7 @@
 // every product of two bf16 values is exact in fp32, and vdpbf16ps adds them in fp32.
 
 #include "CKernels.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,20 +262,39 @@ int nk_bf16_gemm_packed(const uint16_t *Ap, const uint16_t *Bp, long M, long N, 
 #endif
 
 /// Grow-only packing buffers of the calling thread (workers are long-lived; attention calls this
-/// per sequence and head, so no allocation per call).
+/// per sequence and head, so no allocation per call), freed when the thread exits.
+typedef struct { uint16_t *buf[4]; long cap[4]; } Scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_scratch(void *p) {
+    Scratch *s = p;
+    for (int i = 0; i < 4; i++) free(s->buf[i]);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
 uint16_t *nk_bf16_scratch(int which, long count) {
-    static _Thread_local uint16_t *buf[4];
-    static _Thread_local long cap[4];
     if (which < 0 || which > 3) return NULL;
-    if (cap[which] < count) {
-        free(buf[which]);
+    pthread_once(&scratch_once, make_scratch_key);
+    Scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s))) return NULL;
+        pthread_setspecific(scratch_key, s);
+    }
+    if (s->cap[which] < count) {
+        free(s->buf[which]);
+        s->buf[which] = NULL;
+        s->cap[which] = 0;
         long n = count + count / 4 + 1024;
         void *p = NULL;
         if (posix_memalign(&p, 64, (size_t)n * 2) != 0) return NULL;
-        buf[which] = p;
-        cap[which] = n;
+        s->buf[which] = p;
+        s->cap[which] = n;
     }
-    return buf[which];
+    return s->buf[which];
 }
 
 #if defined(__x86_64__) && !defined(NOREMBED_PORTABLE)

@@ -296,12 +296,14 @@ func checkEncoder(_ enc: any TransformerEncoder, seed: UInt64, scale: Double, la
 // MARK: - Helpers
 
 /// A Float buffer for tests (owning, or a view into a model's parameters).
-struct Buf {
+final class Buf {
     let p: UnsafeMutablePointer<Float>
     let count: Int
+    private let owned: Bool
 
     init(_ count: Int, seed: UInt64? = nil, scale: Float = 1) {
         self.count = count
+        owned = true
         p = .allocate(capacity: max(count, 1))
         p.initialize(repeating: 0, count: max(count, 1))
         if let seed {
@@ -313,7 +315,10 @@ struct Buf {
     init(borrowing p: UnsafeMutablePointer<Float>, count: Int) {
         self.p = p
         self.count = count
+        owned = false
     }
+
+    deinit { if owned { p.deallocate() } }
 
     func dot(_ o: Buf) -> Double {
         var s = 0.0
