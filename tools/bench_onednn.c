@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #define CHECK(x) do { dnnl_status_t s_ = (x); if (s_ != dnnl_success) { fprintf(stderr, "%s: %d\n", #x, (int)s_); exit(1); } } while (0)
 
 static double now(void) {
