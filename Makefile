@@ -99,7 +99,8 @@ SANITIZE_FILTER ?=
 test-sanitize: setup minilm
 	@for s in $(SANITIZERS); do \
 	  echo "== $$s sanitizer"; \
-	  NOREMBED_SANITIZER=$$s LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp $(SWIFT) test -c release --disable-testable-imports --sanitize=$$s \
+	  NOREMBED_SANITIZER=$$s LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp \
+	  TSAN_OPTIONS=suppressions=$(CURDIR)/tools/tsan.supp $(SWIFT) test -c release --disable-testable-imports --sanitize=$$s \
 	    --scratch-path .build/sanitize-$$s $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)') || exit 1; \
 	done
 

@@ -142,6 +142,9 @@ package final class SafetensorsFile: @unchecked Sendable {
             throw EmbedError("\(path): tensor '\(name)' is \(t.dtype.rawValue), expected a float type")
         }
         let raw = try bytes(name)
+        // Not through unsafeUninitializedCapacity when empty: it would write the count of the
+        // shared empty-array storage, a race ThreadSanitizer reports against every other thread.
+        if t.count == 0 { return [] }
         return [Float](unsafeUninitializedCapacity: t.count) { out, n in
             convertToFloat(raw, dtype: t.dtype, into: out.baseAddress!, count: t.count)
             n = t.count
