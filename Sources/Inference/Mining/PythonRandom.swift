@@ -1,4 +1,5 @@
 import Foundation
+import IO
 
 /// CPython's `random` module, as far as `mine_hard_negatives(sampling_strategy="random")` uses it:
 /// `random.seed(n)` for an integer n and `random.sample(range(n), k)`. Our own because the picks
@@ -6,55 +7,38 @@ import Foundation
 /// over `getrandbits`, and the two branches of `Random.sample` (CPython 3.11 `Lib/random.py`,
 /// `Modules/_randommodule.c`).
 package struct PythonRandom: Sendable {
-    private var mt = [UInt32](repeating: 0, count: 624)
-    private var position = 625
+    private var engine: MersenneTwister
 
-    /// `random.seed(seed)`: the integer's 32-bit words, least significant first (at least one).
+    /// `random.seed(seed)`: init_by_array over the integer's 32-bit words, least significant first
+    /// (at least one).
     package init(seed: UInt64) {
         var key: [UInt32] = [UInt32(truncatingIfNeeded: seed)]
         if seed >> 32 != 0 { key.append(UInt32(truncatingIfNeeded: seed >> 32)) }
-        initGenrand(19_650_218)
+        engine = MersenneTwister(seed: 19_650_218)
+        let n = MersenneTwister.words
+        var mt = engine.state
         var i = 1, j = 0
-        for _ in 0..<max(624, key.count) {
+        for _ in 0..<max(n, key.count) {
             let prev = mt[i - 1] ^ (mt[i - 1] >> 30)
             mt[i] = (mt[i] ^ (prev &* 1_664_525)) &+ key[j] &+ UInt32(j)
             i += 1
             j += 1
-            if i >= 624 { mt[0] = mt[623]; i = 1 }
+            if i >= n { mt[0] = mt[n - 1]; i = 1 }
             if j >= key.count { j = 0 }
         }
-        for _ in 0..<623 {
+        for _ in 0..<(n - 1) {
             let prev = mt[i - 1] ^ (mt[i - 1] >> 30)
             mt[i] = (mt[i] ^ (prev &* 1_566_083_941)) &- UInt32(i)
             i += 1
-            if i >= 624 { mt[0] = mt[623]; i = 1 }
+            if i >= n { mt[0] = mt[n - 1]; i = 1 }
         }
         mt[0] = 0x8000_0000
-        position = 624
-    }
-
-    private mutating func initGenrand(_ s: UInt32) {
-        mt[0] = s
-        for i in 1..<624 { mt[i] = 1_812_433_253 &* (mt[i - 1] ^ (mt[i - 1] >> 30)) &+ UInt32(i) }
+        engine.state = mt
+        engine.restart()
     }
 
     /// MT19937's next 32-bit output.
-    package mutating func nextUInt32() -> UInt32 {
-        if position >= 624 {
-            for k in 0..<624 {
-                let y = (mt[k] & 0x8000_0000) | (mt[(k + 1) % 624] & 0x7FFF_FFFF)
-                mt[k] = mt[(k + 397) % 624] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_B0DF)
-            }
-            position = 0
-        }
-        var y = mt[position]
-        position += 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C_5680
-        y ^= (y << 15) & 0xEFC6_0000
-        y ^= y >> 18
-        return y
-    }
+    package mutating func nextUInt32() -> UInt32 { engine.next() }
 
     /// `_randbelow(n)`: uniform in 0..<n by rejection over `getrandbits(n.bit_length())`.
     package mutating func below(_ n: Int) -> Int {
