@@ -20,17 +20,36 @@ final class BatchQueue: @unchecked Sendable {
         let inferenceSeconds: Double
     }
 
+    /// One request's inputs, queued together: its continuation is resumed once, with every vector
+    /// in input order, or with the first error. Mutated only under the queue's lock.
+    private final class Request: @unchecked Sendable {
+        var outputs: [Output?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[Output], any Error>?
+
+        init(count: Int) {
+            outputs = Array(repeating: nil, count: count)
+            remaining = count
+        }
+
+        /// The continuation, taken so that nothing resumes it twice.
+        func take() -> CheckedContinuation<[Output], any Error>? {
+            defer { continuation = nil }
+            return continuation
+        }
+    }
+
     private final class Entry {
-        let id: UInt64
+        let request: Request
+        let index: Int
         let ids: [Int32]
         let enqueued: Double
-        let continuation: CheckedContinuation<Output, any Error>
 
-        init(id: UInt64, ids: [Int32], enqueued: Double, continuation: CheckedContinuation<Output, any Error>) {
-            self.id = id
+        init(request: Request, index: Int, ids: [Int32], enqueued: Double) {
+            self.request = request
+            self.index = index
             self.ids = ids
             self.enqueued = enqueued
-            self.continuation = continuation
         }
     }
 
@@ -42,7 +61,6 @@ final class BatchQueue: @unchecked Sendable {
     // Guarded by `condition`:
     private var entries: [Entry] = []
     private var head = 0
-    private var nextID: UInt64 = 0
     private var permitsInUse = 0
     private var closed = false
 
@@ -74,36 +92,49 @@ final class BatchQueue: @unchecked Sendable {
 
     var isClosed: Bool { locked { closed } }
 
-    /// Queues one tokenized input and waits for its vector. A task cancelled while its entry is
-    /// still queued (its client went away) takes the entry out (`te_request_failure{err="dropped"}`).
-    func submit(_ ids: [Int32]) async throws -> Output {
-        let id: UInt64 = locked {
-            nextID += 1
-            return nextID
-        }
+    /// Queues a request's tokenized inputs, all at once and in order, and waits for their vectors.
+    /// Queued together, a request alone on the server always forms the same batches, so it gets
+    /// the same vectors bit for bit every time (a row's sums can depend on its place in a batch).
+    /// A task cancelled while inputs of its request are still queued takes them out
+    /// (`te_request_failure{err="dropped"}`, one per input). (A client that disconnects does not
+    /// cancel it: Hummingbird lets the handler finish.)
+    func submit(_ inputs: [[Int32]]) async throws -> [Output] {
+        if inputs.isEmpty { return [] }
+        let request = Request(count: inputs.count)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
-                let accepted: Bool = locked {
-                    guard !closed else { return false }
-                    entries.append(Entry(id: id, ids: ids, enqueued: ProgressBar.now(), continuation: continuation))
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Output], any Error>) in
+                // Task.isCancelled is read under the lock that onCancel takes, so the request is
+                // either never queued or queued before onCancel looks for it.
+                let refusal: (any Error)? = locked {
+                    if closed { return APIError(.Unhealthy, "the server is shutting down", kind: .inference) }
+                    if Task.isCancelled { return CancellationError() }
+                    request.continuation = continuation
+                    let now = ProgressBar.now()
+                    for (k, ids) in inputs.enumerated() {
+                        entries.append(Entry(request: request, index: k, ids: ids, enqueued: now))
+                    }
                     metrics.set("te_queue_size", Double(entries.count - head))
                     condition.signal()
-                    return true
+                    return nil
                 }
-                if !accepted {
-                    continuation.resume(throwing: APIError(.Unhealthy, "the server is shutting down", kind: .inference))
-                }
+                if let refusal { continuation.resume(throwing: refusal) }
             }
         } onCancel: {
-            let dropped: Entry? = locked {
-                guard let k = entries[head...].firstIndex(where: { $0.id == id }) else { return nil }
-                return entries.remove(at: k)
+            let (dropped, continuation) = locked { () -> (Int, CheckedContinuation<[Output], any Error>?) in
+                let dropped = removeQueued(of: request)
+                return (dropped, dropped > 0 ? request.take() : nil)
             }
-            if let dropped {
-                metrics.increment("te_request_failure", "err=\"dropped\"")
-                dropped.continuation.resume(throwing: CancellationError())
-            }
+            if dropped > 0 { metrics.increment("te_request_failure", "err=\"dropped\"", by: dropped) }
+            continuation?.resume(throwing: CancellationError())
         }
+    }
+
+    /// Takes the request's entries still waiting out of the queue; how many. Under the lock.
+    private func removeQueued(of request: Request) -> Int {
+        let kept = entries[head...].filter { $0.request !== request }
+        let dropped = entries.count - head - kept.count
+        if dropped > 0 { entries.replaceSubrange(head..., with: kept) }
+        return dropped
     }
 
     /// Blocks until entries are waiting and returns the next batch; nil once closed and drained.
@@ -145,19 +176,31 @@ final class BatchQueue: @unchecked Sendable {
         while let batch = nextBatch() {
             let start = ProgressBar.now()
             if delaySeconds > 0 { usleep(UInt32(delaySeconds * 1e6)) }
+            var finished: [(CheckedContinuation<[Output], any Error>, Result<[Output], any Error>)] = []
             do {
                 let vectors = try embed(batch.map(\.ids))
                 let end = ProgressBar.now()
                 let D = vectors.count / max(batch.count, 1)
-                for (k, e) in batch.enumerated() {
-                    e.continuation.resume(returning: Output(vector: Array(vectors[(k * D)..<((k + 1) * D)]),
-                                                            queueSeconds: start - e.enqueued, inferenceSeconds: end - start))
+                locked {
+                    for (k, e) in batch.enumerated() {
+                        let r = e.request
+                        r.outputs[e.index] = Output(vector: Array(vectors[(k * D)..<((k + 1) * D)]),
+                                                    queueSeconds: start - e.enqueued, inferenceSeconds: end - start)
+                        r.remaining -= 1
+                        if r.remaining == 0, let c = r.take() { finished.append((c, .success(r.outputs.map { $0! }))) }
+                    }
                 }
             } catch {
-                for e in batch {
-                    e.continuation.resume(throwing: APIError(.Backend, "inference failed: \(error)", kind: .inference))
+                let failure = APIError(.Backend, "inference failed: \(error)", kind: .inference)
+                locked {
+                    for e in batch {
+                        // The request fails as a whole: its inputs still queued are not embedded.
+                        _ = removeQueued(of: e.request)
+                        if let c = e.request.take() { finished.append((c, .failure(failure))) }
+                    }
                 }
             }
+            for (c, result) in finished { c.resume(with: result) }
         }
     }
 }

@@ -126,15 +126,7 @@ final class EmbedService: Sendable {
         let tokenization = (ProgressBar.now() - tokStart) / Double(items.count)
 
         metrics.increment("te_embed_count", by: items.count)
-        let queue = self.queue
-        let outputs = try await withThrowingTaskGroup(of: (Int, BatchQueue.Output).self) { group in
-            for (i, ids) in tokenized.enumerated() {
-                group.addTask { (i, try await queue.submit(ids)) }
-            }
-            var out = [BatchQueue.Output?](repeating: nil, count: tokenized.count)
-            for try await (i, o) in group { out[i] = o }
-            return out.map { $0! }
-        }
+        let outputs = try await queue.submit(tokenized)
         metrics.increment("te_embed_success", by: items.count)
 
         let vectors = outputs.map { shape($0.vector, options) }

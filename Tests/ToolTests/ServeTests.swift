@@ -115,6 +115,8 @@ struct ServeTests {
                 return Float(bitPattern: bits)
             }
         }
+        // A request alone on the server forms the same batch every time (its inputs are queued
+        // together, in order), so the base64 response is the float one bit for bit.
         #expect(decoded == (try Self.openAIVectors(openAI)), "base64 decodes to the float response, bit for bit")
         let single = try server.post("/v1/embeddings", json: ["input": .string(texts[3])])
         Self.expectSame(try Self.openAIVectors(single), [normalized[3]], "/v1/embeddings, one string")
