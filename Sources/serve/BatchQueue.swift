@@ -100,6 +100,11 @@ final class BatchQueue: @unchecked Sendable {
     /// cancel it: Hummingbird lets the handler finish.)
     func submit(_ inputs: [[Int32]]) async throws -> [Output] {
         if inputs.isEmpty { return [] }
+        // The worker writes the outputs under the lock and resumes the continuation after it: the
+        // resume orders them before our reads, but ThreadSanitizer does not see that ordering (it
+        // happens in the uninstrumented concurrency runtime) and neither the HTTP request's state,
+        // which this task may now read on another thread. Taking the lock once more shows it.
+        defer { locked {} }
         let request = Request(count: inputs.count)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Output], any Error>) in
