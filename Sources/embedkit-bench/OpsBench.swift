@@ -1,3 +1,4 @@
+import Dispatch
 import IO
 import NN
 import Training
@@ -118,6 +119,42 @@ func runAttentionBench() {
             }
             print("| \(len) | \(C) | \(fmt(best * 1e3, 2)) | \(fmt(bestCPU * 1e3, 2)) |")
         }
+    }
+    print("")
+}
+
+/// `--ops`: what a parallel call costs. Calls of one item per worker, each item busy for a fixed
+/// time, on `WorkerPool` (what `Parallel.forEach` uses), on libdispatch's concurrentPerform (what
+/// it used before), and one after the other on one thread; the median of many calls, in µs.
+/// "after a pause" calls once every 5 ms, so the pool's workers have gone to sleep (they poll for
+/// `WorkerPool.spinSeconds`).
+func runParallelCallBench() {
+    let n = Parallel.workers
+    guard n > 1 else { print("Parallel calls: one worker, nothing to measure.\n"); return }
+    print("Parallel calls, \(n) items of equal work on \(n) workers (median µs per call):")
+    print("")
+    print("| work per item, µs | calls | WorkerPool | libdispatch | one thread |")
+    print("|---:|---|---:|---:|---:|")
+    @Sendable func busy(_ us: Double) {
+        let end = OpProfiler.now() + us * 1e-6
+        while OpProfiler.now() < end {}
+    }
+    func median(_ reps: Int, pause: Bool, _ call: () -> Void) -> Double {
+        var t: [Double] = []
+        for _ in 0..<reps {
+            if pause { usleep(5_000) }
+            let t0 = OpProfiler.now()
+            call()
+            t.append(OpProfiler.now() - t0)
+        }
+        return t.sorted()[reps / 2] * 1e6
+    }
+    for (us, pause) in [(0.0, false), (20, false), (100, false), (500, false), (100, true)] {
+        let reps = pause ? 200 : us >= 500 ? 400 : 2000
+        let pool = median(reps, pause: pause) { _ = WorkerPool.shared.run(n, threads: n - 1) { _ in busy(us) } }
+        let dispatch = median(reps, pause: pause) { DispatchQueue.concurrentPerform(iterations: n) { _ in busy(us) } }
+        let serial = median(reps, pause: pause) { for _ in 0..<n { busy(us) } }
+        print("| \(fmt(us, 0)) | \(pause ? "after a pause" : "back to back") | \(fmt(pool, 1)) | \(fmt(dispatch, 1)) | \(fmt(serial, 1)) |")
     }
     print("")
 }

@@ -39,7 +39,7 @@ struct Options {
                           [--no-train] [--no-embed] [--precision fp32,bf16] [--ops] [--mini-batch N]
       Times training steps (median of --steps after one warm-up) and embedding passes (median of
       --embed-reps) of random-weight models with the real shapes, in each --precision of the matrix
-      products (default fp32, and bf16 where the CPU has AVX512-BF16). --ops times the element-wise kernels alone.
+      products (default fp32, and bf16 where the CPU has AVX512-BF16). --ops times the element-wise kernels alone, and what a parallel call costs.
       --mini-batch N trains with cached_mnrl (GradCache) in mini-batches of N sequences (one process
       only); --no-breakdown skips the profiled steps. The peak resident memory (VmHWM) is printed at the end.
       EMBEDKIT_THREADS sets the worker count. Under mpirun (e.g. mpirun -np 2 embedkit-bench --models
@@ -153,6 +153,7 @@ print("- lengths: log-normal, median \(fmt(18 * opts.lengthScale, 0)), σ 0.5, c
 print("")
 
 if opts.ops {
+    runParallelCallBench()
     runOpsBench(T: 1000, C: 384)
     runOpsBench(T: 1000, C: 768)
     runOptimizerBench(count: 22_000_000)

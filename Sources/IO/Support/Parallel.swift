@@ -35,19 +35,28 @@ package enum Parallel {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Runs `body(k)` for k in 0..<n, concurrently. `body` may capture unsafe pointers: the caller
-    /// guarantees the iterations touch disjoint memory.
+    /// Runs `body(k)` for k in 0..<n, concurrently (on `WorkerPool`'s threads). `body` may capture
+    /// unsafe pointers: the caller guarantees the iterations touch disjoint memory.
     package static func forEach(_ n: Int, _ body: (Int) -> Void) {
         if n <= 0 { return }
         if n == 1 || workers == 1 {
             for k in 0..<n { body(k) }
             return
         }
+        if useWorkerPool, WorkerPool.shared.run(n, threads: workers - 1, body) { return }
+        // The pool is busy (a nested call, or another thread's): libdispatch's threads instead.
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendable(escapable)
             DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }
         }
     }
+
+    /// EMBEDKIT_PARALLEL=dispatch runs every call on libdispatch's threads instead of `WorkerPool`
+    /// (to measure one against the other).
+    private static let useWorkerPool: Bool = {
+        if let s = getenv("EMBEDKIT_PARALLEL"), String(cString: s) == "dispatch" { return false }
+        return true
+    }()
 
     /// Splits 0..<count into at most `workers` contiguous ranges of at least `minChunk` items and
     /// runs them concurrently.
