@@ -19,7 +19,8 @@ struct Serve: AsyncTool {
             and with OpenAI's embeddings API. Concurrent requests are batched dynamically: inputs \
             queue and run together in batches of at most --max-batch-tokens tokens and \
             --batch-size texts, and a text's vector is `embed`'s for it, whatever batch it \
-            lands in (up to float rounding: sums run in a batch-dependent order). Past \
+            lands in (up to float rounding: sums run in a batch-dependent order; a request's \
+            inputs are queued together, so a request alone gets the same vectors every time). Past \
             --max-concurrent-requests inputs in flight, requests get 429 at once. SIGTERM or \
             Ctrl-C stops accepting connections, answers what is queued and exits 0.
 
