@@ -32,6 +32,8 @@ package final class WorkerPool: @unchecked Sendable {
     /// How many workers may claim items (the worker count less the caller), read on every claim.
     private let active = Atomic<Int>(0)
     private let started = Synchronization.Mutex<Int>(0)
+    /// The threads started so far, read without the lock on every call.
+    private let startedCount = Atomic<Int>(0)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// The current call's body. Written only while no call is in flight (`busy` is taken and the
@@ -54,7 +56,7 @@ package final class WorkerPool: @unchecked Sendable {
         guard n > 0, n < Self.maxItems, threads >= 0,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
-        startThreads(threads)
+        if startedCount.load(ordering: .acquiring) < threads { startThreads(threads) }
         return withoutActuallyEscaping(work) { work in
             body.pointee = work
             active.store(threads, ordering: .relaxed)
@@ -109,6 +111,7 @@ package final class WorkerPool: @unchecked Sendable {
                 pthread_detach(thread)
                 n += 1
             }
+            startedCount.store(n, ordering: .releasing)
         }
     }
 
@@ -127,13 +130,13 @@ package final class WorkerPool: @unchecked Sendable {
 
     /// Polls the ticket for `spinSeconds`, then sleeps until a call is published; the new ticket.
     private func waitForChange(from seen: UInt64) -> UInt64 {
-        let deadline = Self.now() + Self.spinSeconds
+        let deadline = ProgressBar.now() + Self.spinSeconds
         var polls = 0
         while true {
             let t = ticket.load(ordering: .acquiring)
             if t != seen { return t }
             polls += 1
-            if polls & 1023 == 0 && Self.now() > deadline { break }
+            if polls & 1023 == 0 && ProgressBar.now() > deadline { break }
         }
         pthread_mutex_lock(mutex)
         sleepers.add(1, ordering: .sequentiallyConsistent)
@@ -145,11 +148,5 @@ package final class WorkerPool: @unchecked Sendable {
         sleepers.subtract(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(mutex)
         return ticket.load(ordering: .acquiring)
-    }
-
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
